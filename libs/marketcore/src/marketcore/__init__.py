@@ -1,0 +1,1 @@
+"""marketcore: the Tradehive domain library (no messaging here)."""
