@@ -40,3 +40,11 @@ class OrderError(MarketcoreError, ValueError):
 
 class VenueError(MarketcoreError):
     """A misuse of the paper venue (bad configuration, time going backwards, ...)."""
+
+
+class DataFormatError(MarketcoreError, ValueError):
+    """A recorded-data file that does not match its format; the message names the file and the line/row."""
+
+
+class DataSourceError(MarketcoreError):
+    """A misuse of a data source (no data found, unknown symbol, bad time range or pacing setting)."""
