@@ -48,3 +48,15 @@ class DataFormatError(MarketcoreError, ValueError):
 
 class DataSourceError(MarketcoreError):
     """A misuse of a data source (no data found, unknown symbol, bad time range or pacing setting)."""
+
+
+class TimeframeError(MarketcoreError, ValueError):
+    """A timeframe string or value that cannot be parsed or is not positive (``"1m"``, ``"4h"``, ``"1d"``...)."""
+
+
+class SeriesError(MarketcoreError, ValueError):
+    """A misuse of a time-series buffer (wrong dtype, empty buffer, timestamps going backwards)."""
+
+
+class TickDataError(MarketcoreError, ValueError):
+    """A tick batch that cannot be aggregated as asked (wrong dtype, unsorted, invalid prices)."""
