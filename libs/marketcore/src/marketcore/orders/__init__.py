@@ -1,0 +1,57 @@
+"""Orders: commands and events (msgspec), their versioned codec, the order state machine and tracking."""
+
+from marketcore.orders.codec import ORDER_SCHEMA_VERSION, UnsupportedVersion, decode, encode
+from marketcore.orders.messages import (
+    CancelOrder,
+    ClientOrderId,
+    Command,
+    Liquidity,
+    Message,
+    OrderAccepted,
+    OrderCancelled,
+    OrderCancelRejected,
+    OrderEvent,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+    OrderSide,
+    OrderType,
+    SubmitOrder,
+    TimeInForce,
+    VenueOrderId,
+    bracket_children,
+)
+from marketcore.orders.state import ALLOWED, TERMINAL, Order, OrderStatus
+from marketcore.orders.tracker import ClientOrderIdGenerator, OrderTracker, TrackResult
+
+__all__ = [
+    "ALLOWED",
+    "ORDER_SCHEMA_VERSION",
+    "TERMINAL",
+    "CancelOrder",
+    "ClientOrderId",
+    "ClientOrderIdGenerator",
+    "Command",
+    "Liquidity",
+    "Message",
+    "Order",
+    "OrderAccepted",
+    "OrderCancelRejected",
+    "OrderCancelled",
+    "OrderEvent",
+    "OrderExpired",
+    "OrderFilled",
+    "OrderRejected",
+    "OrderSide",
+    "OrderStatus",
+    "OrderTracker",
+    "OrderType",
+    "SubmitOrder",
+    "TimeInForce",
+    "TrackResult",
+    "UnsupportedVersion",
+    "VenueOrderId",
+    "bracket_children",
+    "decode",
+    "encode",
+]

@@ -1,0 +1,196 @@
+"""Order commands (imperative) and order events (past tense): immutable msgspec Structs.
+
+Quantities are positive in base units; the direction is ``side``. Prices are in the instrument's quote
+currency. Timestamps are integer nanoseconds since the epoch (UTC), always passed in (no wall clock here).
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from typing import NewType
+
+import msgspec
+
+from marketcore.errors import OrderError
+
+ClientOrderId = NewType("ClientOrderId", str)
+VenueOrderId = NewType("VenueOrderId", str)
+
+
+class OrderSide(enum.Enum):
+    BUY = "BUY"
+    SELL = "SELL"
+
+    @property
+    def sign(self) -> int:
+        """+1 for BUY, -1 for SELL."""
+        return 1 if self is OrderSide.BUY else -1
+
+    @property
+    def opposite(self) -> OrderSide:
+        return OrderSide.SELL if self is OrderSide.BUY else OrderSide.BUY
+
+
+class OrderType(enum.Enum):
+    MARKET = "MARKET"
+    LIMIT = "LIMIT"
+    STOP = "STOP"
+
+
+class TimeInForce(enum.Enum):
+    GTC = "GTC"
+    IOC = "IOC"
+
+
+class Liquidity(enum.Enum):
+    MAKER = "MAKER"
+    TAKER = "TAKER"
+
+
+class _Message(msgspec.Struct, frozen=True, tag_field="msg"):
+    """Base of every command and event: frozen, tagged by the ``msg`` field on the wire."""
+
+
+def _positive_price(name: str, value: float | None) -> None:
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise OrderError(f"{name} must be a finite price > 0, got {value!r}")
+
+
+class SubmitOrder(_Message, tag="submit_order"):
+    """Place an order. ``stop_loss``/``take_profit`` attach a bracket (closing orders after the fill)."""
+
+    client_order_id: ClientOrderId
+    symbol: str
+    side: OrderSide
+    qty: float
+    type: OrderType = OrderType.MARKET
+    limit_price: float | None = None
+    stop_price: float | None = None
+    time_in_force: TimeInForce = TimeInForce.GTC
+    stop_loss: float | None = None
+    take_profit: float | None = None
+    strategy_id: str = ""
+    ts_ns: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.client_order_id:
+            raise OrderError("client_order_id must not be empty")
+        if not self.symbol:
+            raise OrderError(f"{self.client_order_id}: symbol must not be empty")
+        if not (math.isfinite(self.qty) and self.qty > 0):
+            raise OrderError(f"{self.client_order_id}: qty must be finite and > 0, got {self.qty!r}")
+        for name in ("limit_price", "stop_price", "stop_loss", "take_profit"):
+            _positive_price(f"{self.client_order_id}: {name}", getattr(self, name))
+        self._check_prices_for_type()
+        self._check_bracket()
+
+    def _check_prices_for_type(self) -> None:
+        need_limit = self.type is OrderType.LIMIT
+        need_stop = self.type is OrderType.STOP
+        if need_limit != (self.limit_price is not None):
+            raise OrderError(f"{self.client_order_id}: limit_price is required for LIMIT orders only")
+        if need_stop != (self.stop_price is not None):
+            raise OrderError(f"{self.client_order_id}: stop_price is required for STOP orders only")
+
+    def _check_bracket(self) -> None:
+        sl, tp = self.stop_loss, self.take_profit
+        if sl is not None and tp is not None and (tp - sl) * self.side.sign <= 0:
+            raise OrderError(
+                f"{self.client_order_id}: bracket must have stop_loss on the losing side of take_profit "
+                f"for a {self.side.value} (stop_loss={sl}, take_profit={tp})"
+            )
+
+    @property
+    def has_bracket(self) -> bool:
+        return self.stop_loss is not None or self.take_profit is not None
+
+
+class CancelOrder(_Message, tag="cancel_order"):
+    client_order_id: ClientOrderId
+    symbol: str
+    ts_ns: int = 0
+
+
+class OrderAccepted(_Message, tag="order_accepted"):
+    """The venue took the order. ``parent_id`` is set for bracket children (see ``bracket_children``)."""
+
+    client_order_id: ClientOrderId
+    venue_order_id: VenueOrderId
+    symbol: str
+    ts_ns: int
+    parent_id: ClientOrderId | None = None
+
+
+class OrderRejected(_Message, tag="order_rejected"):
+    client_order_id: ClientOrderId
+    symbol: str
+    reason: str
+    ts_ns: int
+
+
+class OrderFilled(_Message, tag="order_filled"):
+    client_order_id: ClientOrderId
+    venue_order_id: VenueOrderId
+    fill_id: str
+    symbol: str
+    side: OrderSide
+    price: float
+    qty: float
+    fee: float
+    liquidity: Liquidity
+    ts_ns: int
+
+
+class OrderCancelled(_Message, tag="order_cancelled"):
+    client_order_id: ClientOrderId
+    symbol: str
+    ts_ns: int
+    reason: str = ""
+
+
+class OrderCancelRejected(_Message, tag="order_cancel_rejected"):
+    """A cancel that could not be applied (unknown order, already filled...)."""
+
+    client_order_id: ClientOrderId
+    symbol: str
+    reason: str
+    ts_ns: int
+
+
+class OrderExpired(_Message, tag="order_expired"):
+    client_order_id: ClientOrderId
+    symbol: str
+    ts_ns: int
+
+
+Command = SubmitOrder | CancelOrder
+OrderEvent = OrderAccepted | OrderRejected | OrderFilled | OrderCancelled | OrderCancelRejected | OrderExpired
+Message = Command | OrderEvent
+
+
+def bracket_children(parent: SubmitOrder, filled_qty: float) -> tuple[SubmitOrder, ...]:
+    """The closing orders of a bracket once ``parent`` has filled ``filled_qty``.
+
+    Stop-loss: a STOP on the opposite side at ``stop_loss`` with id ``<parent>-sl``; take-profit: a LIMIT on the
+    opposite side at ``take_profit`` with id ``<parent>-tp``. They are one-cancels-other. Used by the paper
+    venue, by the order tracker and by the bracket emulator, so ids agree everywhere.
+    """
+    children: list[SubmitOrder] = []
+    side = parent.side.opposite
+    if parent.stop_loss is not None:
+        children.append(
+            SubmitOrder(
+                ClientOrderId(f"{parent.client_order_id}-sl"), parent.symbol, side, filled_qty,
+                OrderType.STOP, stop_price=parent.stop_loss, strategy_id=parent.strategy_id, ts_ns=parent.ts_ns,
+            )
+        )
+    if parent.take_profit is not None:
+        children.append(
+            SubmitOrder(
+                ClientOrderId(f"{parent.client_order_id}-tp"), parent.symbol, side, filled_qty,
+                OrderType.LIMIT, limit_price=parent.take_profit, strategy_id=parent.strategy_id,
+                ts_ns=parent.ts_ns,
+            )
+        )
+    return tuple(children)
