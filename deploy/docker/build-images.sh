@@ -57,6 +57,6 @@ for role in "${roles[@]}"; do
     start=$SECONDS
     # The legacy builder, like testcontainers and the compose tests use: no BuildKit features.
     DOCKER_BUILDKIT=0 docker build --quiet "${args[@]}" \
-        -f "$TRADEHIVE_ROOT/services/$role/Dockerfile" -t "$image" "$TRADEHIVE_ROOT" >/dev/null
+        -f "$(dockerfile_of "$role")" -t "$image" "$TRADEHIVE_ROOT" >/dev/null
     log "built $image in $((SECONDS - start)) s"
 done

@@ -56,3 +56,10 @@ debian_mirror() {
         END { if (!found) flush(); if (!found) exit 1 }
     ' "${files[@]}" | sed 's:/*$::'
 }
+
+# The Dockerfile of a role (see render-dockerfiles.py for why the name server's
+# is not under services/).
+dockerfile_of() {
+    if [[ $1 == nameserver ]]; then echo "$TRADEHIVE_ROOT/deploy/docker/nameserver/Dockerfile"
+    else echo "$TRADEHIVE_ROOT/services/$1/Dockerfile"; fi
+}

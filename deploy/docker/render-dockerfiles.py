@@ -65,7 +65,7 @@ def _exec_list(items: list[str]) -> str:
     return ", ".join(json.dumps(item) for item in items)
 
 
-def render(role: Role, template: str) -> str:
+def render(role: Role, template: str, path: Path) -> str:
     if role.agent_class is None:
         app_copy, app_packages = "", ""
         entrypoint, cmd = ["agentcore"], ["nameserver"]
@@ -78,6 +78,7 @@ def render(role: Role, template: str) -> str:
         healthcheck = AGENT_HEALTHCHECK
     env = " \\\n    ".join(f"{key}={value}" for key, value in role.env.items())
     replacements = {
+        "@DOCKERFILE@": str(path.relative_to(ROOT)),
         "@ROLE@": role.name,
         "@ROLE_UPPER@": role.name.upper(),
         "@DESCRIPTION@": role.description,
@@ -97,13 +98,28 @@ def render(role: Role, template: str) -> str:
     return text
 
 
+def dockerfile_path(role: Role) -> Path | None:
+    """Where a role's Dockerfile lives; None while the role has no code yet.
+
+    services/* are uv workspace members: a directory there without a
+    pyproject.toml breaks `uv sync`, so a role's Dockerfile appears only with its
+    package, and the name server (no package of its own) lives in deploy/docker/.
+    """
+    if role.agent_class is None:
+        return ROOT / "deploy" / "docker" / role.name / "Dockerfile"
+    service = ROOT / "services" / role.name
+    return service / "Dockerfile" if (service / "pyproject.toml").exists() else None
+
+
 def main(argv: list[str]) -> int:
     check = "--check" in argv
     template = TEMPLATE.read_text()
     stale = []
     for role in ROLES:
-        path = ROOT / "services" / role.name / "Dockerfile"
-        text = render(role, template)
+        path = dockerfile_path(role)
+        if path is None:
+            continue
+        text = render(role, template, path)
         if path.exists() and path.read_text() == text:
             continue
         if check:
