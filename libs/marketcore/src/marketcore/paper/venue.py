@@ -1,0 +1,263 @@
+"""The paper venue: an embedded broker that fills orders against the live quote stream.
+
+Deterministic: no wall clock; time comes from the caller (``now_ns``) and from quote timestamps.
+
+Rules
+- A command sent at ``now_ns`` reaches the venue at ``arrival = now_ns + latency_ns``. It is processed against
+  the first quote of its symbol at or after ``arrival``: immediately if the venue's latest quote is already at or
+  after it, otherwise when such a quote comes in (its OrderAccepted then carries ``ts = arrival``).
+- Checked at submit (rejected immediately, ``ts = arrival``): duplicate client order id, unknown symbol, size
+  off the instrument's grid or below its minimum, no quote seen yet for the symbol, a bracket on a venue
+  without bracket support.
+- MARKET: fills at the ask (buy) / bid (sell) of that quote, plus adverse slippage (taker).
+- LIMIT buy (sell): marketable when ask <= limit (bid >= limit). Marketable on arrival: fills as a taker at the
+  quote plus slippage, capped at the limit. Resting, then crossed by a later quote: fills at the limit price
+  (maker, no slippage, no price improvement).
+- STOP buy (sell): triggers when ask >= stop (bid <= stop), then fills at that quote like a market order.
+- IOC: a LIMIT/STOP that does not fill on arrival expires.
+- Quantities fill in full (FXCM quotes carry no size), so PARTIALLY_FILLED does not occur here.
+- Crossed/locked quotes (bid >= ask) are normal feed data: buys fill at the ask, sells at the bid, as quoted.
+- Brackets (``supports_brackets``): when the parent fills, its children (``bracket_children``) are accepted
+  (``parent_id`` set) and become active from the next quote; they are OCO: when one fills the other is
+  cancelled (reason "oco").
+- Trade prints (``on_trade``) act as a quote with bid = ask = trade price (last-price markets).
+- A quote with a non-finite or non-positive side, or older than the symbol's last quote, is counted
+  (``bad_quotes``/``stale_quotes``) and skipped.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+from dataclasses import dataclass, field
+
+from marketcore.errors import UnknownSymbol
+from marketcore.instruments import Instrument, InstrumentRegistry
+from marketcore.orders.messages import (
+    CancelOrder,
+    ClientOrderId,
+    Command,
+    Liquidity,
+    OrderAccepted,
+    OrderCancelled,
+    OrderCancelRejected,
+    OrderEvent,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+    OrderSide,
+    OrderType,
+    SubmitOrder,
+    TimeInForce,
+    VenueOrderId,
+    bracket_children,
+)
+from marketcore.paper.config import PaperVenueConfig
+from marketcore.paper.pricing import fee, taker_price
+
+
+@dataclass(frozen=True)
+class Quote:
+    ts_ns: int
+    bid: float
+    ask: float
+
+
+@dataclass
+class _Working:
+    cmd: SubmitOrder
+    venue_order_id: VenueOrderId
+    parent_id: ClientOrderId | None = None
+    siblings: tuple[ClientOrderId, ...] = ()
+    fresh: bool = True  # arrived but not yet matched against a quote
+    active_after_ts: int = -1  # bracket children: only quotes strictly after this time
+
+
+@dataclass(order=True)
+class _Pending:
+    arrival_ns: int
+    seq: int
+    command: Command = field(compare=False)
+
+
+class PaperVenue:
+    """Simulated execution against quotes. Every input method returns the events it caused, in order."""
+
+    def __init__(self, config: PaperVenueConfig | None = None, instruments: InstrumentRegistry | None = None):
+        self.config = config or PaperVenueConfig()
+        self.instruments = instruments or InstrumentRegistry.default()
+        self._quotes: dict[str, Quote] = {}
+        self._pending: dict[str, list[_Pending]] = {}
+        self._working: dict[str, dict[ClientOrderId, _Working]] = {}
+        self._final: dict[ClientOrderId, str] = {}  # terminal state by id (for cancel rejects)
+        self._known: set[ClientOrderId] = set()
+        self._seq = itertools.count(1)
+        self._fill_seq = itertools.count(1)
+        self.bad_quotes = 0
+        self.stale_quotes = 0
+
+    # ---------------------------------------------------------------------------------------------- inputs
+    def submit(self, cmd: SubmitOrder, now_ns: int) -> list[OrderEvent]:
+        arrival = now_ns + self.config.latency_ns
+        reason = self._submit_problem(cmd)
+        if reason:
+            if cmd.client_order_id not in self._known:
+                self._final[cmd.client_order_id] = "REJECTED"
+            return [OrderRejected(cmd.client_order_id, cmd.symbol, reason, arrival)]
+        self._known.add(cmd.client_order_id)
+        return self._enqueue(cmd.symbol, arrival, cmd)
+
+    def cancel(self, cmd: CancelOrder, now_ns: int) -> list[OrderEvent]:
+        arrival = now_ns + self.config.latency_ns
+        if cmd.symbol not in self._quotes:
+            reason = f"unknown order {cmd.client_order_id} for {cmd.symbol}"
+            return [OrderCancelRejected(cmd.client_order_id, cmd.symbol, reason, arrival)]
+        return self._enqueue(cmd.symbol, arrival, cmd)
+
+    def on_quote(self, symbol: str, ts_ns: int, bid: float, ask: float) -> list[OrderEvent]:
+        if not (math.isfinite(bid) and math.isfinite(ask) and bid > 0 and ask > 0):
+            self.bad_quotes += 1
+            return []
+        last = self._quotes.get(symbol)
+        if last is not None and ts_ns < last.ts_ns:
+            self.stale_quotes += 1
+            return []
+        quote = Quote(ts_ns, bid, ask)
+        self._quotes[symbol] = quote
+        events: list[OrderEvent] = []
+        self._process_arrivals(symbol, ts_ns, events)
+        self._match(symbol, quote, events, fresh_only=False)
+        return events
+
+    def on_trade(self, symbol: str, ts_ns: int, price: float) -> list[OrderEvent]:
+        """A trade print on a last-price market: a quote with bid = ask = ``price``."""
+        return self.on_quote(symbol, ts_ns, price, price)
+
+    # ------------------------------------------------------------------------------------------- queries
+    def quote(self, symbol: str) -> Quote | None:
+        return self._quotes.get(symbol)
+
+    def open_orders(self, symbol: str | None = None) -> list[SubmitOrder]:
+        books = [self._working.get(symbol, {})] if symbol else list(self._working.values())
+        return [w.cmd for book in books for w in book.values()]
+
+    # ------------------------------------------------------------------------------------------ internals
+    def _submit_problem(self, cmd: SubmitOrder) -> str:
+        if cmd.client_order_id in self._known or cmd.client_order_id in self._final:
+            return f"duplicate client_order_id {cmd.client_order_id}"
+        try:
+            inst = self.instruments.get(cmd.symbol)
+        except UnknownSymbol:
+            return f"unknown symbol {cmd.symbol}"
+        if not inst.is_valid_size(cmd.qty):
+            return f"qty {cmd.qty} not a multiple of {inst.size_step} >= {inst.min_size}"
+        if cmd.has_bracket and not self.config.supports_brackets:
+            return "brackets not supported by this venue (emulate stop_loss/take_profit)"
+        if cmd.symbol not in self._quotes:
+            return f"no quote yet for {cmd.symbol}"
+        return ""
+
+    def _enqueue(self, symbol: str, arrival: int, cmd: Command) -> list[OrderEvent]:
+        heapq.heappush(self._pending.setdefault(symbol, []), _Pending(arrival, next(self._seq), cmd))
+        quote = self._quotes[symbol]
+        events: list[OrderEvent] = []
+        if quote.ts_ns >= arrival:
+            self._process_arrivals(symbol, quote.ts_ns, events)
+            self._match(symbol, quote, events, fresh_only=True)
+        return events
+
+    def _process_arrivals(self, symbol: str, upto_ns: int, events: list[OrderEvent]) -> None:
+        pending = self._pending.get(symbol)
+        while pending and pending[0].arrival_ns <= upto_ns:
+            item = heapq.heappop(pending)
+            if isinstance(item.command, SubmitOrder):
+                self._accept(item.command, item.arrival_ns, events)
+            else:
+                self._cancel(item.command, item.arrival_ns, events)
+
+    def _accept(
+        self,
+        cmd: SubmitOrder,
+        ts: int,
+        events: list[OrderEvent],
+        parent_id: ClientOrderId | None = None,
+        siblings: tuple[ClientOrderId, ...] = (),
+    ) -> None:
+        venue_id = VenueOrderId(f"{self.config.venue_id}-{next(self._seq)}")
+        working = _Working(cmd, venue_id, parent_id, siblings, fresh=parent_id is None)
+        if parent_id is not None:
+            working.active_after_ts = ts
+        self._working.setdefault(cmd.symbol, {})[cmd.client_order_id] = working
+        events.append(OrderAccepted(cmd.client_order_id, venue_id, cmd.symbol, ts, parent_id))
+
+    def _cancel(self, cmd: CancelOrder, ts: int, events: list[OrderEvent]) -> None:
+        working = self._working.get(cmd.symbol, {}).pop(cmd.client_order_id, None)
+        if working is None:
+            state = self._final.get(cmd.client_order_id, "unknown")
+            reason = f"order {cmd.client_order_id} is {state}" if state != "unknown" else "unknown order"
+            events.append(OrderCancelRejected(cmd.client_order_id, cmd.symbol, reason, ts))
+            return
+        self._final[cmd.client_order_id] = "CANCELLED"
+        events.append(OrderCancelled(cmd.client_order_id, cmd.symbol, ts, "cancelled by client"))
+
+    def _match(self, symbol: str, quote: Quote, events: list[OrderEvent], fresh_only: bool) -> None:
+        book = self._working.get(symbol)
+        if not book:
+            return
+        inst = self.instruments.get(symbol)
+        for cid in list(book):
+            working = book.get(cid)
+            if working is None or (fresh_only and not working.fresh) or quote.ts_ns <= working.active_after_ts:
+                continue
+            was_fresh, working.fresh = working.fresh, False
+            priced = self._fill_price(working.cmd, quote, inst, was_fresh)
+            if priced is not None:
+                self._fill(working, priced[0], priced[1], quote.ts_ns, inst, events)
+            elif was_fresh and working.cmd.time_in_force is TimeInForce.IOC:
+                del book[cid]
+                self._final[cid] = "EXPIRED"
+                events.append(OrderExpired(cid, symbol, quote.ts_ns))
+
+    def _fill_price(
+        self, cmd: SubmitOrder, q: Quote, inst: Instrument, on_arrival: bool
+    ) -> tuple[float, Liquidity] | None:
+        buy = cmd.side is OrderSide.BUY
+        if cmd.type is OrderType.MARKET:
+            return taker_price(cmd.side, q.bid, q.ask, inst, self.config), Liquidity.TAKER
+        if cmd.type is OrderType.STOP:
+            assert cmd.stop_price is not None
+            triggered = q.ask >= cmd.stop_price if buy else q.bid <= cmd.stop_price
+            return (taker_price(cmd.side, q.bid, q.ask, inst, self.config), Liquidity.TAKER) if triggered else None
+        assert cmd.limit_price is not None
+        limit = cmd.limit_price
+        if not (q.ask <= limit if buy else q.bid >= limit):
+            return None
+        if not on_arrival:
+            return limit, Liquidity.MAKER
+        price = taker_price(cmd.side, q.bid, q.ask, inst, self.config)
+        return (min(price, limit) if buy else max(price, limit)), Liquidity.TAKER
+
+    def _fill(
+        self, w: _Working, price: float, liquidity: Liquidity, ts: int, inst: Instrument, events: list[OrderEvent]
+    ) -> None:
+        cmd = w.cmd
+        del self._working[cmd.symbol][cmd.client_order_id]
+        self._final[cmd.client_order_id] = "FILLED"
+        events.append(
+            OrderFilled(
+                cmd.client_order_id, w.venue_order_id, f"{self.config.venue_id}-F{next(self._fill_seq)}",
+                cmd.symbol, cmd.side, price, cmd.qty, fee(price, cmd.qty, True, inst, self.config), liquidity, ts,
+            )
+        )
+        for sibling in w.siblings:  # OCO
+            if self._working[cmd.symbol].pop(sibling, None) is not None:
+                self._final[sibling] = "CANCELLED"
+                events.append(OrderCancelled(sibling, cmd.symbol, ts, "oco"))
+        if cmd.has_bracket and w.parent_id is None:
+            children = bracket_children(cmd, cmd.qty)
+            ids = tuple(c.client_order_id for c in children)
+            for child in children:
+                self._known.add(child.client_order_id)
+                others = tuple(i for i in ids if i != child.client_order_id)
+                self._accept(child, ts, events, parent_id=cmd.client_order_id, siblings=others)
