@@ -1,0 +1,73 @@
+"""The Pyro5 name server: multiplexed, broadcast off, optionally persistent; in-process or as a child process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from typing import Any
+
+import Pyro5
+import Pyro5.nameserver
+
+from agentcore import naming
+from agentcore.errors import NameServerError
+
+
+def serve(host: str = "127.0.0.1", port: int = 9090, advertise: str = "", storage: str | None = None,
+          comm_timeout: float = 2.0) -> None:  # fmt: skip
+    """Run a name server in this process until interrupted (what ``agentcore nameserver`` does)."""
+    naming.configure_pyro(comm_timeout)
+    cfg: Any = Pyro5.config
+    cfg.SERVERTYPE = "multiplex"
+    cfg.NS_AUTOCLEAN = 0.0
+    nathost = advertise or (None if host not in ("0.0.0.0", "") else naming.outgoing_address("127.0.0.1"))
+    Pyro5.nameserver.start_ns_loop(
+        host=host, port=port, enableBroadcast=False, nathost=nathost, natport=port if nathost else None,
+        storage=storage,
+    )  # fmt: skip
+
+
+class NameServerProcess:
+    """A name server in a child process (``agentcore nameserver``), ready when it answers a ping."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 9090, timeout: float = 10.0) -> None:
+        self.host, self.port = host, port
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PYRO_")}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "agentcore.cli", "nameserver", "--host", host, "--port", str(port)],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        self._wait_ready(timeout)
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                err = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
+                raise NameServerError(f"name server exited with {self.proc.returncode}: {err.strip()[-500:]}")
+            try:
+                naming.locate(self.host, self.port).ping()
+                return
+            except Exception:  # noqa: BLE001 - not up yet
+                time.sleep(0.02)
+        self.stop()
+        raise NameServerError(f"name server on {self.host}:{self.port} not ready within {timeout}s")
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc.stderr:
+            self.proc.stderr.close()
+
+    def __enter__(self) -> NameServerProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,124 @@
+"""Starting agents as local processes: spawn one and get a Pyro5 proxy once it is registered."""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import msgspec
+import Pyro5.api
+
+from agentcore import settings as settings_mod
+from agentcore.errors import AgentcoreError
+
+
+class AgentProcess:
+    """A running agent process; ``proxy()`` controls it remotely as if it were local."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], name: str, uri: str) -> None:
+        self.proc = proc
+        self.name = name
+        self.uri = uri
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def proxy(self) -> Pyro5.api.Proxy:
+        """A new proxy (Pyro5 proxies belong to one thread: make one per thread)."""
+        return Pyro5.api.Proxy(self.uri)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self, timeout: float = 10.0) -> int:
+        """SIGTERM, then wait; SIGKILL if it does not exit within ``timeout``. Returns the exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                return self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        return self.proc.wait()
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+def child_env(
+    settings: Mapping[str, Any] | msgspec.Struct | None = None,
+    config: Mapping[str, Any] | None = None,
+    config_prefix: str = "",
+    connect: Sequence[Mapping[str, Any]] = (),
+    base: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The environment of an agent process: the caller's, minus stale agent settings, plus the given ones."""
+    env = {k: v for k, v in (os.environ if base is None else base).items()
+           if not k.startswith(settings_mod.FABRIC_PREFIX) and not k.startswith("PYRO_")}  # fmt: skip
+    values = settings_mod.as_dict(settings) if isinstance(settings, msgspec.Struct) else dict(settings or {})
+    env.update(settings_mod.to_env(values, settings_mod.FABRIC_PREFIX))
+    if config:
+        if not config_prefix:
+            raise AgentcoreError("config given but the agent class has no config_prefix")
+        env = {k: v for k, v in env.items() if not k.startswith(config_prefix)}
+        env.update(settings_mod.to_env(config, config_prefix))
+    if connect:
+        env[settings_mod.FABRIC_PREFIX + "CONNECT"] = msgspec.json.encode(list(connect)).decode()
+    return env
+
+
+def spawn(
+    class_path: str,
+    name: str,
+    settings: Mapping[str, Any] | msgspec.Struct | None = None,
+    config: Mapping[str, Any] | None = None,
+    connect: Sequence[Mapping[str, Any]] = (),
+    timeout: float = 15.0,
+    config_prefix: str | None = None,
+    stderr: Any = None,
+) -> AgentProcess:
+    """Start ``class_path`` as agent ``name`` in a new process; return once it is registered (or raise)."""
+    if config and config_prefix is None:
+        from agentcore.remoting import import_object
+
+        config_prefix = import_object(class_path).config_prefix
+    env = child_env(settings, config, config_prefix or "", connect)
+    rfd, wfd = os.pipe()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "agentcore.agent", class_path, "--name", name, "--ready-fd", str(wfd)],
+            env=env, pass_fds=(wfd,), stderr=stderr,
+        )  # fmt: skip
+    finally:
+        os.close(wfd)
+    try:
+        uri = _read_ready(rfd, proc, timeout, name)
+    finally:
+        os.close(rfd)
+    return AgentProcess(proc, name, uri)
+
+
+def _read_ready(rfd: int, proc: subprocess.Popen[bytes], timeout: float, name: str) -> str:
+    deadline = time.monotonic() + timeout
+    buf = b""
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([rfd], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            break
+        chunk = os.read(rfd, 4096)
+        if not chunk:  # writer closed without a URI: the agent died during start-up
+            code = proc.wait(5)
+            raise AgentcoreError(f"agent {name} exited during start-up with code {code}")
+        buf += chunk
+        if buf.endswith(b"\n"):
+            return buf.decode().strip()
+    proc.kill()
+    proc.wait()
+    raise AgentcoreError(f"agent {name} not ready within {timeout}s")

@@ -1,0 +1,106 @@
+"""Typed, frozen settings read from environment variables with one prefix; unknown keys are errors."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import msgspec
+
+from agentcore.errors import ConfigError
+
+FABRIC_PREFIX = "AGENTCORE_"
+
+S = TypeVar("S", bound=msgspec.Struct)
+
+
+class AgentSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """What every agent needs from its environment (env prefix ``AGENTCORE_``)."""
+
+    ns_host: str = "127.0.0.1"
+    ns_port: int = 9090
+    bind_host: str = "127.0.0.1"
+    advertise_host: str = ""  # host published to peers; empty: bind_host, or the outgoing address if 0.0.0.0
+    pyro_port: int = 0
+    http_port: int = 0
+    port_base: int = 0  # first ZeroMQ port; bound aliases take base, base+1, ... in bind order; 0: random
+    transport: str = "tcp"  # tcp | ipc
+    ipc_dir: str = "/tmp/agentcore"
+    log_level: str = "info"
+    log_format: str = "auto"  # auto | json | console
+    register_interval: float = 5.0  # seconds between name-server re-registrations (heals a restarted server)
+    comm_timeout: float = 2.0  # Pyro5 COMMTIMEOUT for name-server and agent calls
+    linger_ms: int = 500
+    sndhwm: int = 100_000
+    rcvhwm: int = 100_000
+    stop_timeout: float = 5.0
+
+
+class NoConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The role config of an agent that has none."""
+
+
+def _prefixed(environ: Mapping[str, str], prefix: str) -> dict[str, str]:
+    return {k[len(prefix) :].lower(): v for k, v in environ.items() if k.startswith(prefix)}
+
+
+def _coerce(value: Any, field_type: Any) -> Any:
+    """Strings that look like JSON lists/maps become data; the rest is converted by msgspec (strict=False)."""
+    if isinstance(value, str) and value[:1] in "[{" and field_type is not str:
+        try:
+            return msgspec.json.decode(value)
+        except msgspec.DecodeError:
+            return value
+    return value
+
+
+def build(cls: type[S], values: Mapping[str, Any], *, source: str) -> S:
+    """Build ``cls`` from a mapping of field name -> value, with clear errors for unknown or mistyped keys."""
+    fields = {f.name: f.type for f in msgspec.structs.fields(cls)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise ConfigError(f"unknown setting(s) {', '.join(unknown)} in {source}; valid: {', '.join(sorted(fields))}")
+    data = {k: _coerce(v, fields[k]) for k, v in values.items()}
+    try:
+        return msgspec.convert(data, cls, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"bad setting in {source}: {exc}") from exc
+
+
+def from_env(cls: type[S], prefix: str, environ: Mapping[str, str] | None = None) -> S:
+    """Read ``cls`` from ``PREFIX_FIELD`` variables; any other ``PREFIX_*`` variable is an error."""
+    env = os.environ if environ is None else environ
+    return build(cls, _prefixed(env, prefix), source=f"environment ({prefix}*)")
+
+
+def to_env(values: Mapping[str, Any], prefix: str) -> dict[str, str]:
+    """The inverse of :func:`from_env` for passing settings to a child process."""
+    out: dict[str, str] = {}
+    for key, value in values.items():
+        if isinstance(value, list | tuple | dict):
+            text = msgspec.json.encode(value).decode()
+        elif isinstance(value, bool):
+            text = "true" if value else "false"
+        else:
+            text = str(value)
+        out[prefix + key.upper()] = text
+    return out
+
+
+def as_dict(settings: msgspec.Struct) -> dict[str, Any]:
+    """JSON-able view of a settings object (for ``status()`` and ``agentcore config``)."""
+    return msgspec.to_builtins(settings)
+
+
+def parse_connections(text: str) -> list[dict[str, Any]]:
+    """``AGENTCORE_CONNECT``: a JSON list of ``{"address", "handler", "alias", "topics", "pattern"}`` objects."""
+    if not text:
+        return []
+    try:
+        value = msgspec.json.decode(text)
+    except msgspec.DecodeError as exc:
+        raise ConfigError(f"AGENTCORE_CONNECT is not JSON: {exc}") from exc
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ConfigError("AGENTCORE_CONNECT must be a JSON list of objects")
+    return value
