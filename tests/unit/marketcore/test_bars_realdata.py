@@ -3,9 +3,10 @@
 Findings on the data (checked by these tests):
 - FXCM: all 13 tick days of EURUSD and NZDUSD are complete UTC-05 days; bid and ask minute bars built from the
   ticks equal the minute files exactly (every bar, every field; sizes are 0). Daily bars with the session at
-  05:00 UTC equal ``daily_<sym>.zip`` exactly for all 13 days, open = first tick of the day (which here is also
-  the previous close). Volumes are always 0. Friday files end ~20:59 UTC (17:00 New York); the Sunday files
-  (20140504, 20140511) start ~19:00 UTC, so their daily bars are short sessions (8k-24k ticks instead of 50k-170k).
+  05:00 UTC equal ``daily_<sym>.zip`` exactly for all 13 days, open = first tick of the day (which here is
+  also the previous close). Volumes are always 0. Friday files end ~20:59 UTC (17:00 New York); the Sunday
+  files (20140504, 20140511) start ~19:00 UTC, so their daily bars are short sessions (8k-24k ticks instead of
+  50k-170k).
 - Binance: 1m bars from the trades with ``empty="fill"`` equal all 3,560 klines exactly, volume included: the
   volume is summed in time order, as Binance does, so no tolerance is needed.
 """
@@ -23,7 +24,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from marketcore.bars import FXCM_SESSION_OFFSET, BarBuilder, resample
 from marketcore.schema import BAR_DTYPE, NS_PER_MS, TICK_DTYPE
 
@@ -39,7 +39,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-# -- private loaders (zip -> csv via numpy); marketcore.io will replace them -------------------------------------
+# -- private loaders (zip -> csv via numpy); marketcore.io will replace them ---------------------------------
 def _csv_text(path: Path) -> str:
     with zipfile.ZipFile(path) as z:
         return z.read(z.namelist()[0]).decode()
@@ -47,7 +47,7 @@ def _csv_text(path: Path) -> str:
 
 def _day_start_ns(name: str) -> int:
     """UTC ns of 00:00 UTC-05:00 on the day named ``YYYYMMDD...``."""
-    day = dt.datetime.strptime(name[:8], "%Y%m%d").replace(tzinfo=dt.timezone.utc)
+    day = dt.datetime.strptime(name[:8], "%Y%m%d").replace(tzinfo=dt.UTC)
     return int(day.timestamp()) * 1_000_000_000 + FXCM_SESSION_OFFSET
 
 
@@ -91,7 +91,9 @@ def _assert_bars_equal(got: np.ndarray, expected: np.ndarray, *, check_count: bo
         np.testing.assert_array_equal(got["count"], expected["count"])
 
 
-def _stream(builder: BarBuilder, ticks: np.ndarray, sizes: tuple[int, ...]) -> dict[tuple[str, str], np.ndarray]:
+def _stream(
+    builder: BarBuilder, ticks: np.ndarray, sizes: tuple[int, ...]
+) -> dict[tuple[str, str], np.ndarray]:
     """Feed ``ticks`` in batches cycling through ``sizes``; closed bars per key plus the final partial bar."""
     got: dict[tuple[str, str], list[np.ndarray]] = {(str(tf), s): [] for tf, s in builder.keys}
     i = k = 0
@@ -110,7 +112,7 @@ def _stream(builder: BarBuilder, ticks: np.ndarray, sizes: tuple[int, ...]) -> d
     return out
 
 
-# -- FXCM minute bars -------------------------------------------------------------------------------------------
+# -- FXCM minute bars ----------------------------------------------------------------------------------------
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("sym", SYMBOLS)
 def test_fxcm_minute_bars_from_ticks_equal_minute_files(sym: str) -> None:
@@ -131,7 +133,10 @@ def test_fxcm_streaming_in_varying_batches_equals_minute_files_and_batch(sym: st
     days = _tick_days(sym)
     ticks = np.concatenate([_fxcm_ticks(sym, d) for d in days])
     minutes = [_fxcm_minutes(sym, d) for d in days]
-    expected = {"bid": np.concatenate([m[0] for m in minutes]), "ask": np.concatenate([m[1] for m in minutes])}
+    expected = {
+        "bid": np.concatenate([m[0] for m in minutes]),
+        "ask": np.concatenate([m[1] for m in minutes]),
+    }
     timeframes = ("1s", "1m", "5m", "15m", "1h", "4h", "1d")
     builder = BarBuilder(timeframes, ("bid", "ask"), session_offset=FXCM_SESSION_OFFSET)
     got = _stream(builder, ticks, (1, 7, 1000, 3, 10_000, 250))
@@ -152,7 +157,7 @@ def test_fxcm_streaming_one_tick_at_a_time_one_day() -> None:
     _assert_bars_equal(got[("1m", "ask")], ask, check_count=False)
 
 
-# -- FXCM daily bars --------------------------------------------------------------------------------------------
+# -- FXCM daily bars -----------------------------------------------------------------------------------------
 def _fxcm_daily(sym: str) -> dict[str, np.ndarray]:
     rows = {}
     for line in _csv_text(FXCM / f"daily_{sym}.zip").splitlines():
@@ -170,13 +175,15 @@ def test_fxcm_daily_bars_with_0500_utc_session_equal_daily_file(sym: str) -> Non
     for source, first in (("bid", 0), ("ask", 5)):
         bars = resample(ticks, "1d", source, session_offset=FXCM_SESSION_OFFSET)
         labels = [
-            dt.datetime.fromtimestamp((int(t) - FXCM_SESSION_OFFSET) / 1e9, dt.timezone.utc).strftime("%Y%m%d")
+            dt.datetime.fromtimestamp((int(t) - FXCM_SESSION_OFFSET) / 1e9, dt.UTC).strftime("%Y%m%d")
             for t in bars["ts"]
         ]
         assert labels == [d[:8] for d in days]  # one daily bar per tick file: every day is complete
         for label, bar in zip(labels, bars, strict=True):
             got = np.array([bar[f] for f in FIELDS])
-            np.testing.assert_array_equal(got, daily[label][first : first + 5], err_msg=f"{sym} {source} {label}")
+            np.testing.assert_array_equal(
+                got, daily[label][first : first + 5], err_msg=f"{sym} {source} {label}"
+            )
         assert (bars["volume"] == 0).all()
         # Sunday sessions (evening only) are short
         sunday = [i for i, d in enumerate(labels) if dt.datetime.strptime(d, "%Y%m%d").weekday() == 6]
@@ -187,7 +194,7 @@ def test_fxcm_daily_bars_with_0500_utc_session_equal_daily_file(sym: str) -> Non
     assert utc.shape[0] != len(days) or not np.array_equal(utc["open"], bars["open"])
 
 
-# -- Binance 1m klines ------------------------------------------------------------------------------------------
+# -- Binance 1m klines ---------------------------------------------------------------------------------------
 @cache
 def _binance_ticks() -> np.ndarray:
     with gzip.open(BINANCE / "freqtrade_binance_XRP_ETH-trades.json.gz") as f:

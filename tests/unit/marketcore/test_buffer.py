@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from marketcore.buffer import TimeSeriesBuffer
 from marketcore.errors import MarketcoreError, SeriesError
 from marketcore.schema import BAR_DTYPE, TICK_DTYPE

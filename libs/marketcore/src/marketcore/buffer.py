@@ -1,14 +1,15 @@
 """A fixed-window time series backed by a larger array: amortised O(1) appends, always a contiguous view.
 
-The backing ndarray has ``capacity`` rows, many more than the live ``window``. Appends write after the live rows
-and the buffer just moves its view; when the end of the backing array is reached, the rows that stay live are
-copied back to the start (a *compaction*, counted in :attr:`TimeSeriesBuffer.compactions`). With
+The backing ndarray has ``capacity`` rows, many more than the live ``window``. Appends write after the
+live rows and the buffer just moves its view; when the end of the backing array is reached, the rows that stay
+live are copied back to the start (a *compaction*, counted in :attr:`TimeSeriesBuffer.compactions`). With
 ``capacity = factor * window`` a compaction copies at most ``window`` rows every ``(factor - 1) * window``
-appends, so an append costs O(1) amortised and :attr:`TimeSeriesBuffer.view` is always one contiguous slice that
-numpy and numba kernels can use directly, without a copy.
+appends, so an append costs O(1) amortised and :attr:`TimeSeriesBuffer.view` is always one contiguous slice
+that numpy and numba kernels can use directly, without a copy.
 
-A view is a window on the backing memory *at the time it is taken*: after further appends (and in particular after
-a compaction) an old view may show overwritten rows. Take a fresh ``view`` after each update, or copy it.
+A view is a window on the backing memory *at the time it is taken*: after further appends (and in
+particular after a compaction) an old view may show overwritten rows. Take a fresh ``view`` after each
+update, or copy it.
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ __all__ = ["TimeSeriesBuffer"]
 
 
 class TimeSeriesBuffer:
-    """The last ``window`` rows of a stream of records (structured dtype such as TICK_DTYPE/BAR_DTYPE, or scalar).
+    """The last ``window`` rows of a stream of records (structured dtype such as TICK_DTYPE/BAR_DTYPE, or
+    scalar).
 
-    If the dtype has an integer ``ts`` field the buffer keeps rows in non-decreasing ``ts`` order (an append or
-    ``update_last`` that would go back in time raises :class:`SeriesError`) and offers :meth:`since` and
-    :meth:`range` by binary search. Pass ``ordered=False`` to skip that check (then ``since``/``range`` refuse).
+    If the dtype has an integer ``ts`` field the buffer keeps rows in non-decreasing ``ts`` order (an append
+    or ``update_last`` that would go back in time raises :class:`SeriesError`) and offers :meth:`since` and
+    :meth:`range` by binary search. Pass ``ordered=False`` to skip that check (then ``since``/``range``
+    refuse).
     """
 
     __slots__ = ("_data", "_start", "_end", "_window", "_compactions", "_has_ts", "_ordered")
@@ -54,7 +57,8 @@ class TimeSeriesBuffer:
         self._end = 0
         self._window = window
         self._compactions = 0
-        self._has_ts = dt.names is not None and "ts" in dt.names and dt["ts"].kind in "iu"
+        fields: dict[str, Any] = dict(dt.fields or {})
+        self._has_ts = "ts" in fields and fields["ts"][0].kind in "iu"
         self._ordered = ordered and self._has_ts
 
     # -- size and shape -------------------------------------------------------------------------------------
@@ -69,11 +73,12 @@ class TimeSeriesBuffer:
     @property
     def capacity(self) -> int:
         """Rows in the backing array."""
-        return self._data.shape[0]
+        return int(self._data.shape[0])
 
     @property
     def dtype(self) -> np.dtype[Any]:
-        return self._data.dtype
+        dt: np.dtype[Any] = self._data.dtype
+        return dt
 
     @property
     def fill(self) -> float:
@@ -139,9 +144,8 @@ class TimeSeriesBuffer:
         except (TypeError, ValueError) as e:
             raise SeriesError(f"cannot store {row_or_rows!r} as a {self._data.dtype} row") from e
         if self._ordered and end > self._start and self._data["ts"][end] < self._data["ts"][end - 1]:
-            raise SeriesError(
-                f"ts {int(self._data['ts'][end])} is older than the last row ({int(self._data['ts'][end - 1])})"
-            )
+            prev = int(self._data["ts"][end - 1])
+            raise SeriesError(f"ts {int(self._data['ts'][end])} is older than the last row ({prev})")
         self._end = end + 1
         if self._end - self._start > self._window:
             self._start += 1
@@ -206,9 +210,8 @@ class TimeSeriesBuffer:
         if times.shape[0] > 1 and bool(np.any(times[1:] < times[:-1])):
             raise SeriesError("batch timestamps are not in non-decreasing order")
         if self._end > self._start and times[0] < self._data["ts"][self._end - 1]:
-            raise SeriesError(
-                f"batch starts at ts {int(times[0])}, older than the last row ({int(self._data['ts'][self._end - 1])})"
-            )
+            prev = int(self._data["ts"][self._end - 1])
+            raise SeriesError(f"batch starts at ts {int(times[0])}, older than the last row ({prev})")
 
     def __repr__(self) -> str:
         return (

@@ -1,9 +1,9 @@
 """Bar aggregation: ticks -> OHLCV bars, in batch (:func:`resample`) or streaming (:class:`BarBuilder`).
 
 Time bars at any timeframe (``Timeframe.parse("5m")``), tick bars and volume bars, for the ``bid``, ``ask``,
-``mid`` = (bid+ask)/2 or ``last`` price; empty intervals skipped (FXCM) or filled with the previous close (Binance);
-daily bars on a session offset (FXCM: 05:00 UTC). Call :func:`warmup` at start-up so that the numba kernels are
-compiled (or loaded from the on-disk cache) before the first tick.
+``mid`` = (bid+ask)/2 or ``last`` price; empty intervals skipped (FXCM) or filled with the previous close
+(Binance); daily bars on a session offset (FXCM: 05:00 UTC). Call :func:`warmup` at start-up so that the
+numba kernels are compiled (or loaded from the on-disk cache) before the first tick.
 """
 
 from __future__ import annotations

@@ -53,7 +53,8 @@ def time_bars(ts, price, vol, tf, origin, fill, out) -> int:  # type: ignore[no-
 
 @njit(cache=True)
 def count_bars(ts, price, vol, every_ticks, every_volume, out) -> int:  # type: ignore[no-untyped-def]
-    """Tick bars (``every_ticks`` > 0) or volume bars (``every_volume`` > 0); the last bar may be incomplete."""
+    """Tick bars (``every_ticks`` > 0) or volume bars (``every_volume`` > 0); the last bar may be
+    incomplete."""
     nb = 0
     open_bar = False
     for i in range(ts.shape[0]):

@@ -2,16 +2,17 @@
 
 All state lives in three arrays owned by the Python builder, so a batch can stop anywhere and resume:
 
-``ist`` (int64)   header (see ``H_*``), then per source its price code, per spec ``kind, param, origin``, per spec
-                  the cached bucket ``[start, end)`` of the current time bar, per key ``next_ts, n_out``, then per
-                  source the cumulative and the per-call count of rejected ticks.
-``fst`` (float64) per spec its volume threshold (volume bars).
-``bars`` (BAR_DTYPE, shape ``(keys, cap + 1)``) column 0 is the partial bar of each key (``count == 0``: none),
-                  columns ``1..n_out`` the bars closed since the last harvest.
+``ist`` (int64): a header (see ``H_*``); per source its price code; per spec ``kind, param, origin``; per
+    spec the cached bucket ``[start, end)`` of its current time bar; per key ``next_ts, n_out``; per source
+    the cumulative and the per-call count of rejected ticks.
+``fst`` (float64): per spec its volume threshold (volume bars).
+``bars`` (BAR_DTYPE, shape ``(keys, cap + 1)``): column 0 is the partial bar of each key (``count == 0``:
+    none), columns ``1..n_out`` the bars closed since the last harvest.
 
-A key is ``j = k * S + s`` (spec ``k``, source ``s``). The kernel returns 0 when the batch is done, 1 when a key's
-output is full: the caller harvests the closed bars, sets every ``n_out`` to 0 and calls again (the tick index to
-resume from is in ``ist[H_START]``; every emitted bar updates the state at once, so resuming is exact).
+A key is ``j = k * S + s`` (spec ``k``, source ``s``). The kernel returns 0 when the batch is done, 1 when a
+key's output is full: the caller harvests the closed bars, sets every ``n_out`` to 0 and calls again (the
+tick index to resume from is in ``ist[H_START]``; every emitted bar updates the state at once, so resuming
+is exact).
 """
 
 from __future__ import annotations
@@ -204,7 +205,8 @@ def stream(ticks, ist, fst, bars) -> int:  # type: ignore[no-untyped-def]
 
 @njit(cache=True)
 def clock(now, ist, bars) -> int:  # type: ignore[no-untyped-def]
-    """Close every time bar that ends at or before ``now``; 0 when done, 1 when the output must be harvested."""
+    """Close every time bar that ends at or before ``now``; 0 when done, 1 when the output must be
+    harvested."""
     k_n = ist[H_K]
     s_n = ist[H_S]
     fill = ist[H_FILL] != 0

@@ -1,12 +1,12 @@
 """Streaming bar builders: feed tick batches (1 or 10,000), get the bars they closed and the forming bars.
 
-One builder aggregates several bar specs (timeframes, or tick/volume counts) times several price sources in one
-numba pass per batch; its whole state lives in small numpy arrays (see ``_stream_kernel``). Rules:
+One builder aggregates several bar specs (timeframes, or tick/volume counts) times several price sources in
+one numba pass per batch; its whole state lives in small numpy arrays (see ``_stream_kernel``). Rules:
 
-- a tick older than the newest accepted tick, or older than the clock set by :meth:`BarBuilder.close_until`, is
-  rejected and counted (``rejected_out_of_order``), never merged into a closed bar;
-- a tick whose price for a source is NaN, infinite or <= 0 (or whose volume is NaN/negative) is rejected for that
-  source and counted (``rejected_invalid``); crossed or locked quotes (bid >= ask) are valid ticks;
+- a tick older than the newest accepted tick, or older than the clock set by :meth:`BarBuilder.close_until`,
+  is rejected and counted (``rejected_out_of_order``), never merged into a closed bar;
+- a tick whose price for a source is NaN, infinite or <= 0 (or whose volume is NaN/negative) is rejected for
+  that source and counted (``rejected_invalid``); crossed or locked quotes (bid >= ask) are valid ticks;
 - time bars close when a tick (or the clock) reaches the end of their interval; in ``fill`` mode every empty
   interval between two bars is emitted as a bar with O=H=L=C=previous close, volume 0, count 0.
 """
@@ -57,8 +57,9 @@ Key = tuple[BarSpec, str]
 class BarUpdates:
     """What one batch (or one clock call) changed.
 
-    ``closed[j]`` holds the bars closed for key ``keys[j]`` (oldest first; empty arrays are shared and read-only);
-    ``partial`` has one row per key: the still-forming bar, or a row with ``count == 0`` when there is none.
+    ``closed[j]`` holds the bars closed for key ``keys[j]`` (oldest first; empty arrays are shared and
+    read-only); ``partial`` has one row per key: the still-forming bar, or a row with ``count == 0`` when
+    there is none.
     """
 
     keys: tuple[Key, ...]
@@ -104,7 +105,9 @@ class _StreamingBuilder:
             raise TickDataError("a bar builder needs at least one price source")
         for src in sources:
             if src not in PRICE_SOURCE_CODES:
-                raise TickDataError(f"unknown price source {src!r}: expected one of {sorted(PRICE_SOURCE_CODES)}")
+                raise TickDataError(
+                    f"unknown price source {src!r}: expected one of {sorted(PRICE_SOURCE_CODES)}"
+                )
         if len(set(specs)) != len(specs) or len(set(sources)) != len(sources):
             raise TickDataError("bar specs and price sources must be unique")
         self._specs = tuple(specs)
@@ -175,7 +178,8 @@ class _StreamingBuilder:
         if chunks is None:
             return BarUpdates(self.keys, self._no_bars, partial, 0, rej_order, rej_invalid, self._index)
         closed = tuple(
-            (c[0] if len(c) == 1 else np.concatenate(c)) if c else self._no_bars[j] for j, c in enumerate(chunks)
+            (c[0] if len(c) == 1 else np.concatenate(c)) if c else self._no_bars[j]
+            for j, c in enumerate(chunks)
         )
         n = sum(a.shape[0] for a in closed)
         return BarUpdates(self.keys, closed, partial, n, rej_order, rej_invalid, self._index)
@@ -215,9 +219,9 @@ class BarBuilder(_StreamingBuilder):
     """Streaming time bars at several timeframes and price sources at once.
 
     ``BarBuilder(["1m", "5m", "1h"], ("bid", "ask"), empty="skip", session_offset=FXCM_SESSION_OFFSET)``;
-    ``update(ticks)`` returns the bars closed by the batch and the forming bars; ``close_until(now_ns)`` closes
-    the bars that ended by the clock when no tick comes (call it from a timer, with the venue clock or the wall
-    clock minus a grace delay: a tick older than ``now_ns``'s bar start is rejected afterwards).
+    ``update(ticks)`` returns the bars closed by the batch and the forming bars; ``close_until(now_ns)``
+    closes the bars that ended by the clock when no tick comes (call it from a timer, with the venue clock or
+    the wall clock minus a grace delay: a tick older than ``now_ns``'s bar start is rejected afterwards).
     """
 
     def __init__(
@@ -233,7 +237,11 @@ class BarBuilder(_StreamingBuilder):
             raise TickDataError(f"empty must be 'skip' or 'fill', got {empty!r}")
         tfs = [Timeframe.parse(t) for t in timeframes]
         super().__init__(
-            tfs, price_sources, fill=empty == "fill", origin=session_offset_ns(session_offset), capacity=capacity
+            tfs,
+            price_sources,
+            fill=empty == "fill",
+            origin=session_offset_ns(session_offset),
+            capacity=capacity,
         )
         self.timeframes: tuple[Timeframe, ...] = tuple(tfs)
 
@@ -251,7 +259,9 @@ class BarBuilder(_StreamingBuilder):
 class TickBarBuilder(_StreamingBuilder):
     """Streaming tick bars: a bar closes on its ``every``-th tick (per price source)."""
 
-    def __init__(self, every: int, price_sources: Sequence[str] = ("bid", "ask"), *, capacity: int = 64) -> None:
+    def __init__(
+        self, every: int, price_sources: Sequence[str] = ("bid", "ask"), *, capacity: int = 64
+    ) -> None:
         if every < 1:
             raise TickDataError(f"tick bars need every >= 1, got {every}")
         super().__init__([TickCount(int(every))], price_sources, fill=False, origin=0, capacity=capacity)
@@ -261,9 +271,7 @@ class TickBarBuilder(_StreamingBuilder):
 class VolumeBarBuilder(_StreamingBuilder):
     """Streaming volume bars: a bar closes on the tick that brings its volume to ``every`` or more."""
 
-    def __init__(
-        self, every: float, price_sources: Sequence[str] = ("last",), *, capacity: int = 64
-    ) -> None:
+    def __init__(self, every: float, price_sources: Sequence[str] = ("last",), *, capacity: int = 64) -> None:
         if not every > 0.0:
             raise TickDataError(f"volume bars need every > 0, got {every}")
         super().__init__([VolumeCount(float(every))], price_sources, fill=False, origin=0, capacity=capacity)

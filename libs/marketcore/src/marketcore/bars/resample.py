@@ -3,8 +3,9 @@
 Conventions (the FXCM and Binance ones): a time bar is labelled by its open time and covers ``[ts, ts + tf)``;
 open = first tick inside it, close = last, volume = sum of tick volume, count = ticks. Bars are aligned on the
 session offset (``origin``): ``bucket = origin + floor((ts - origin) / tf) * tf``, so with a 05:00 UTC session
-daily bars run 05:00 -> 05:00 and 4h bars start at 01:00, 05:00, 09:00... UTC. The last bar of the result may be
-incomplete (the ticks end inside it); use :class:`~marketcore.bars.BarBuilder` to tell partial from closed bars.
+daily bars run 05:00 -> 05:00 and 4h bars start at 01:00, 05:00, 09:00... UTC. The last bar of the result
+may be incomplete (the ticks end inside it); use :class:`~marketcore.bars.BarBuilder` to tell partial from
+closed bars.
 """
 
 from __future__ import annotations
@@ -25,13 +26,14 @@ InvalidPolicy = Literal["raise", "skip"]
 
 
 def price_column(ticks: np.ndarray, source: str) -> np.ndarray:
-    """The price of each tick for ``source`` (``bid``, ``ask``, ``mid`` = (bid+ask)/2, ``last``); NaN if unknown."""
+    """The price of each tick for ``source`` (``bid``, ``ask``, ``mid`` = (bid+ask)/2, ``last``); NaN if
+    unknown."""
     if source not in PRICE_SOURCE_CODES:
         raise TickDataError(f"unknown price source {source!r}: expected one of {sorted(PRICE_SOURCE_CODES)}")
     if source != "mid":
         return np.ascontiguousarray(ticks[source])
     bid, ask = ticks["bid"], ticks["ask"]
-    mid = 0.5 * (bid + ask)
+    mid: np.ndarray = 0.5 * (bid + ask)
     mid[~((bid > 0.0) & (ask > 0.0))] = np.nan
     return mid
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -41,7 +41,8 @@ class Timeframe:
 
     @classmethod
     def parse(cls, text: str | Timeframe) -> Timeframe:
-        """Parse ``"<n><unit>"`` with unit ``ms``, ``s``, ``m``, ``h`` or ``d`` (``"1m"``, ``"4h"``, ``"1d"``)."""
+        """Parse ``"<n><unit>"`` with unit ``ms``, ``s``, ``m``, ``h`` or ``d`` (``"1m"``, ``"4h"``,
+        ``"1d"``)."""
         if isinstance(text, Timeframe):
             return text
         m = _PATTERN.match(text) if isinstance(text, str) else None
@@ -77,8 +78,8 @@ def session_offset_ns(value: SessionOffset) -> int:
     - ``timedelta``: same meaning (``timedelta(hours=5)``);
     - ``"UTC-05:00"`` / ``"-05:00"`` / ``"+02:00"``: a fixed UTC offset whose local midnight starts the day
       (UTC-05:00 -> 05:00 UTC);
-    - a zoneinfo name with a fixed offset (``"Etc/GMT+5"``, ``"UTC"``). Zones with DST are refused with a clear
-      error: a day boundary that moves needs variable-length bars, which the kernels do not build.
+    - a zoneinfo name with a fixed offset (``"Etc/GMT+5"``, ``"UTC"``). Zones with DST are refused with a
+      clear error: a day boundary that moves needs variable-length bars, which the kernels do not build.
     """
     if isinstance(value, bool):
         raise TimeframeError(f"invalid session offset {value!r}")
@@ -101,7 +102,7 @@ def _offset_from_text(text: str) -> int:
         zone = ZoneInfo(text.strip())
     except (ZoneInfoNotFoundError, ValueError) as e:
         raise TimeframeError(f"unknown session time zone {text!r}") from e
-    probes = [datetime(2001, month, 1, tzinfo=timezone.utc).astimezone(zone).utcoffset() for month in (1, 7)]
+    probes = [datetime(2001, month, 1, tzinfo=UTC).astimezone(zone).utcoffset() for month in (1, 7)]
     if probes[0] != probes[1] or probes[0] is None:
         raise TimeframeError(
             f"time zone {text!r} has daylight saving time; only fixed offsets are supported for sessions"
