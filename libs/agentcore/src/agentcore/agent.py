@@ -50,7 +50,7 @@ class Agent:
         self.name = name
         self.settings = settings if settings is not None else AgentSettings()
         self.config: Any = config if config is not None else self.Config()
-        self.log = logs.get(self.role).bind(agent=name)
+        self.log = logs.get(self.role)  # agent and role come from contextvars bound at start
         self.metrics = AgentMetrics(name, self.role)
         self.errors = 0
         self._last_errors: list[str] = []

@@ -118,3 +118,18 @@ class Client(Agent):
 
     def extra_status(self) -> dict[str, Any]:
         return {"replies": self.replies}
+
+
+class Listener(Agent):
+    """Connected only through the topology file (``connect:``), handler named by method."""
+
+    role = "listener"
+
+    def on_init(self) -> None:
+        self.heard = 0
+
+    def on_message(self, msg: Message) -> None:
+        self.heard += 1
+
+    def extra_status(self) -> dict[str, Any]:
+        return {"heard": self.heard}

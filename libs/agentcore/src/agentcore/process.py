@@ -74,17 +74,30 @@ def child_env(
     return env
 
 
-def spawn(
+class PendingAgent:
+    """An agent process started but not yet confirmed ready (lets a launcher start many at once)."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], name: str, rfd: int) -> None:
+        self.proc, self.name, self._rfd = proc, name, rfd
+
+    def wait_ready(self, timeout: float) -> AgentProcess:
+        try:
+            uri = _read_ready(self._rfd, self.proc, timeout, self.name)
+        finally:
+            os.close(self._rfd)
+        return AgentProcess(self.proc, self.name, uri)
+
+
+def start(
     class_path: str,
     name: str,
     settings: Mapping[str, Any] | msgspec.Struct | None = None,
     config: Mapping[str, Any] | None = None,
     connect: Sequence[Mapping[str, Any]] = (),
-    timeout: float = 15.0,
     config_prefix: str | None = None,
     stderr: Any = None,
-) -> AgentProcess:
-    """Start ``class_path`` as agent ``name`` in a new process; return once it is registered (or raise)."""
+) -> PendingAgent:
+    """Start ``class_path`` as agent ``name`` in a new process without waiting for it."""
     if config and config_prefix is None:
         from agentcore.remoting import import_object
 
@@ -98,11 +111,21 @@ def spawn(
         )  # fmt: skip
     finally:
         os.close(wfd)
-    try:
-        uri = _read_ready(rfd, proc, timeout, name)
-    finally:
-        os.close(rfd)
-    return AgentProcess(proc, name, uri)
+    return PendingAgent(proc, name, rfd)
+
+
+def spawn(
+    class_path: str,
+    name: str,
+    settings: Mapping[str, Any] | msgspec.Struct | None = None,
+    config: Mapping[str, Any] | None = None,
+    connect: Sequence[Mapping[str, Any]] = (),
+    timeout: float = 15.0,
+    config_prefix: str | None = None,
+    stderr: Any = None,
+) -> AgentProcess:
+    """Start ``class_path`` as agent ``name`` in a new process; return once it is registered (or raise)."""
+    return start(class_path, name, settings, config, connect, config_prefix, stderr).wait_ready(timeout)
 
 
 def _read_ready(rfd: int, proc: subprocess.Popen[bytes], timeout: float, name: str) -> str:

@@ -49,6 +49,7 @@ def _connect_from_settings(agent: Agent, specs: Sequence[dict[str, Any]]) -> Non
 
 def run_agent(agent: Agent, ready: Callable[[str], None] | None = None, connections: Sequence[dict[str, Any]] = ()) -> int:
     s = agent.settings
+    logs.bind_agent(agent.name, agent.role)
     naming.configure_pyro(s.comm_timeout)
     agent._loop_thread = threading.get_ident()
     agent.ctx = zmq.Context()
@@ -146,7 +147,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"agentcore: configuration error: {exc}", file=sys.stderr)
         return 2
     logs.configure(agent.settings.log_level, agent.settings.log_format)
-    logs.bind_agent(agent.name, agent.role)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: agent.request_stop())
 
