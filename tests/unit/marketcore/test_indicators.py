@@ -10,10 +10,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from numpy.lib.stride_tricks import sliding_window_view
-
 from marketcore.errors import IndicatorError, MarketcoreError
 from marketcore.indicators import ATR, EMA, MACD, RSI, SMA, BollingerBands, warm_up_kernels
+from numpy.lib.stride_tricks import sliding_window_view
 
 REPO = Path(__file__).resolve().parents[3]
 DATA = Path(os.environ.get("TRADEHIVE_DATA", REPO.parent / "shared" / "data"))
@@ -210,7 +209,13 @@ def test_constant_series_has_zero_width_bands_and_neutral_rsi() -> None:
 
 @pytest.mark.parametrize(
     "make",
-    [lambda: SMA(0), lambda: EMA(-1), lambda: RSI(1.5), lambda: BollingerBands(20, -1.0), lambda: MACD(26, 12)],
+    [
+        lambda: SMA(0),
+        lambda: EMA(-1),
+        lambda: RSI(1.5),
+        lambda: BollingerBands(20, -1.0),
+        lambda: MACD(26, 12),
+    ],
 )
 def test_bad_parameters_raise(make) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(IndicatorError) as info:

@@ -8,7 +8,6 @@ import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from marketcore.errors import DecodeError, InvalidOrderTransition, MarketcoreError, OrderError
 from marketcore.orders import (
     ALLOWED,
@@ -41,7 +40,12 @@ VID = VenueOrderId("P-1")
 
 
 def submit(**kw: object) -> SubmitOrder:
-    args: dict[str, object] = {"client_order_id": CID, "symbol": "EURUSD", "side": OrderSide.BUY, "qty": 1000.0}
+    args: dict[str, object] = {
+        "client_order_id": CID,
+        "symbol": "EURUSD",
+        "side": OrderSide.BUY,
+        "qty": 1000.0,
+    }
     args.update(kw)
     return SubmitOrder(**args)  # type: ignore[arg-type]
 
@@ -51,7 +55,9 @@ def fill(qty: float, fill_id: str = "F-1", price: float = 1.39) -> OrderFilled:
 
 
 ALL_MESSAGES = [
-    submit(type=OrderType.LIMIT, limit_price=1.39, stop_loss=1.38, take_profit=1.41, strategy_id="ema", ts_ns=7),
+    submit(
+        type=OrderType.LIMIT, limit_price=1.39, stop_loss=1.38, take_profit=1.41, strategy_id="ema", ts_ns=7
+    ),
     submit(type=OrderType.STOP, stop_price=1.4, time_in_force=TimeInForce.IOC),
     CancelOrder(CID, "EURUSD", 9),
     OrderAccepted(CID, VID, "EURUSD", 10, parent_id=ClientOrderId("p")),
@@ -73,7 +79,7 @@ def test_codec_round_trip_every_message(msg: object) -> None:
 
 def test_messages_are_frozen() -> None:
     with pytest.raises(AttributeError):
-        ALL_MESSAGES[0].qty = 5.0  # type: ignore[misc]
+        ALL_MESSAGES[0].qty = 5.0  # type: ignore[attr-defined]
 
 
 def test_decode_rejects_other_versions_and_garbage_with_chained_cause() -> None:
@@ -84,7 +90,10 @@ def test_decode_rejects_other_versions_and_garbage_with_chained_cause() -> None:
     with pytest.raises(DecodeError) as info:
         decode(b"\xc1garbage")
     assert isinstance(info.value, MarketcoreError) and info.value.__cause__ is not None
-    bad = {"v": 1, "m": {"msg": "submit_order", "client_order_id": "x", "symbol": "E", "side": "BUY", "qty": -1.0}}
+    bad = {
+        "v": 1,
+        "m": {"msg": "submit_order", "client_order_id": "x", "symbol": "E", "side": "BUY", "qty": -1.0},
+    }
     with pytest.raises(DecodeError, match="qty") as info:
         decode(msgspec.msgpack.encode(bad))
     assert isinstance(info.value.__cause__, msgspec.ValidationError)

@@ -1,4 +1,4 @@
-"""Paper venue: every order type, latency, fee/slippage math, brackets, cancels, bad input, real-tick replay."""
+"""Paper venue: order types, latency, fee/slippage math, brackets, cancels, bad input, real-tick replay."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from marketcore.brackets import BracketEmulator, EmulatedBracket
 from marketcore.errors import OrderError, VenueError
 from marketcore.orders import (
@@ -58,7 +57,14 @@ def test_market_orders_fill_at_the_quoted_side() -> None:
     ev = v.submit(order("b"), now_ns=100)
     assert isinstance(ev[0], OrderAccepted) and ev[0].ts_ns == 100
     (f,) = fills(ev)
-    assert (f.price, f.qty, f.side, f.liquidity, f.ts_ns, f.fee) == (1.39110, 1000.0, BUY, Liquidity.TAKER, 100, 0.0)
+    assert (f.price, f.qty, f.side, f.liquidity, f.ts_ns, f.fee) == (
+        1.39110,
+        1000.0,
+        BUY,
+        Liquidity.TAKER,
+        100,
+        0.0,
+    )
     (f,) = fills(v.submit(order("s", SELL), now_ns=100))
     assert f.price == 1.39100
 

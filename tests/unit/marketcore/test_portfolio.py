@@ -7,7 +7,6 @@ import math
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from marketcore.errors import UnknownSymbol
 from marketcore.instruments import Instrument, InstrumentRegistry
 from marketcore.orders import ClientOrderId, Liquidity, OrderFilled, OrderSide, VenueOrderId

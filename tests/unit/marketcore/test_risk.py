@@ -7,7 +7,6 @@ import math
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from marketcore.instruments import Instrument, InstrumentRegistry
 from marketcore.orders import ClientOrderId, OrderSide, SubmitOrder
 from marketcore.risk import RISK_RULES, RiskConfigError, RiskEngine, RiskLimits, TokenBucket
@@ -94,7 +93,13 @@ def test_token_bucket_caps_at_burst() -> None:
 
 
 @pytest.mark.parametrize(
-    "kw", [{"max_order_qty": -1.0}, {"max_position": math.nan}, {"order_burst": 0}, {"position_limits": {"X": -2.0}}]
+    "kw",
+    [
+        {"max_order_qty": -1.0},
+        {"max_position": math.nan},
+        {"order_burst": 0},
+        {"position_limits": {"X": -2.0}},
+    ],
 )
 def test_bad_limits_raise(kw: dict[str, object]) -> None:
     with pytest.raises(RiskConfigError):
@@ -109,7 +114,9 @@ def test_rule_names_are_bounded() -> None:
 @given(
     limit=st.floats(min_value=1.0, max_value=1e6),
     steps=st.lists(
-        st.tuples(st.sampled_from(OrderSide), st.floats(min_value=0.01, max_value=2e6)), min_size=1, max_size=40
+        st.tuples(st.sampled_from(OrderSide), st.floats(min_value=0.01, max_value=2e6)),
+        min_size=1,
+        max_size=40,
     ),
 )
 def test_no_accepted_order_makes_position_exceed_limit(

@@ -39,8 +39,13 @@ class BracketEmulator:
     def arm_from_entry(self, entry: SubmitOrder, filled_qty: float) -> EmulatedBracket:
         """Arm the bracket carried by ``entry`` (its stop_loss/take_profit) for ``filled_qty``."""
         bracket = EmulatedBracket(
-            entry.client_order_id, entry.symbol, entry.side, filled_qty,
-            entry.stop_loss, entry.take_profit, entry.strategy_id,
+            entry.client_order_id,
+            entry.symbol,
+            entry.side,
+            filled_qty,
+            entry.stop_loss,
+            entry.take_profit,
+            entry.strategy_id,
         )
         self.arm(bracket)
         return bracket
@@ -62,8 +67,13 @@ class BracketEmulator:
                 del self._armed[parent_id]
                 orders.append(
                     SubmitOrder(
-                        ClientOrderId(f"{parent_id}-{leg}"), symbol, b.position_side.opposite, b.qty,
-                        OrderType.MARKET, strategy_id=b.strategy_id, ts_ns=ts_ns,
+                        ClientOrderId(f"{parent_id}-{leg}"),
+                        symbol,
+                        b.position_side.opposite,
+                        b.qty,
+                        OrderType.MARKET,
+                        strategy_id=b.strategy_id,
+                        ts_ns=ts_ns,
                     )
                 )
         return orders

@@ -13,7 +13,8 @@ Conventions (documented because libraries differ):
 - Bollinger: middle = SMA(period), bands = middle +/- k * population std over the same window.
   Running mean/M2 are updated with a windowed Welford step and recomputed exactly (two passes over the window)
   every ``max(period, 1024)`` updates, so rounding error cannot accumulate on long series.
-- MACD: macd = EMA(fast) - EMA(slow) from index slow - 1; signal = EMA(signal) of macd (SMA seeded), from index
+- MACD: macd = EMA(fast) - EMA(slow) from index slow - 1; signal = EMA(signal) of macd (SMA seeded),
+  from index
   slow + signal - 2; histogram = macd - signal.
 - ATR (Wilder): true range of the first bar is high - low; ATR is seeded with the mean of the first ``period``
   true ranges (index period - 1), then Wilder smoothing.
@@ -49,7 +50,7 @@ def _as_f64(xs: npt.ArrayLike) -> FloatArray:
     return arr
 
 
-# --------------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------------------
 # Windowed mean/variance (shared by SMA and Bollinger)
 # state: [count, head, mean, m2, since_recompute, recompute_every]
 
@@ -142,7 +143,7 @@ def _bb_update_many(state: FloatArray, buf: FloatArray, xs: FloatArray, k: float
         _bb_update(state, buf, xs[i], k, out[i])
 
 
-# --------------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------------------
 # Seeded exponential smoothing (EMA with alpha, Wilder with alpha = 1/period)
 # state: [count, value, seed_sum, period, alpha]
 
@@ -179,7 +180,7 @@ def _reset_ema(state: FloatArray) -> None:
     state[2] = 0.0
 
 
-# --------------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------------------
 # RSI: state: [has_prev, prev, gain EMA state (5), loss EMA state (5)]
 
 
@@ -208,7 +209,7 @@ def _rsi_update_many(state: FloatArray, xs: FloatArray, out: FloatArray) -> None
         out[i] = _rsi_update(state, xs[i])
 
 
-# --------------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------------------
 # MACD: state: [fast EMA (5), slow EMA (5), signal EMA (5)]
 
 
@@ -234,7 +235,7 @@ def _macd_update_many(state: FloatArray, xs: FloatArray, out: FloatArray) -> Non
         _macd_update(state, xs[i], out[i])
 
 
-# --------------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------------------
 # ATR: state: [has_prev, prev_close, Wilder state (5)]
 
 
@@ -262,7 +263,7 @@ def _atr_update_many(
         out[i] = _atr_update(state, high[i], low[i], close[i])
 
 
-# --------------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------------------
 # Public classes
 
 

@@ -47,7 +47,8 @@ class Instrument(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             raise InstrumentError(f"{self.symbol}: min_size must be finite and >= 0, got {self.min_size!r}")
         if round(self.tick_size, self.price_precision) != self.tick_size:
             raise InstrumentError(
-                f"{self.symbol}: tick_size {self.tick_size} is finer than price_precision {self.price_precision}"
+                f"{self.symbol}: tick_size {self.tick_size} is finer than "
+                f"price_precision {self.price_precision}"
             )
 
     def round_price(self, price: float, mode: RoundMode = "nearest") -> float:

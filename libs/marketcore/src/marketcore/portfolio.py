@@ -86,7 +86,9 @@ class Position:
         return abs(self.qty) * self.mark_price(bid, ask) * self.multiplier if self.qty else 0.0
 
     def __repr__(self) -> str:
-        return f"Position({self.symbol!r}, qty={self.qty}, avg={self.avg_price}, realised={self.realised_pnl})"
+        return (
+            f"Position({self.symbol!r}, qty={self.qty}, avg={self.avg_price}, realised={self.realised_pnl})"
+        )
 
 
 class Portfolio:
@@ -96,7 +98,9 @@ class Portfolio:
     raises instead of adding them). A position without a mark yet makes unrealised totals NaN.
     """
 
-    def __init__(self, instruments: InstrumentRegistry, starting_cash: dict[str, float] | None = None) -> None:
+    def __init__(
+        self, instruments: InstrumentRegistry, starting_cash: dict[str, float] | None = None
+    ) -> None:
         self._instruments = instruments
         self.starting_cash = dict(starting_cash or {})
         self.positions: dict[str, Position] = {}

@@ -1,7 +1,7 @@
 """Pre-trade risk: frozen limits, a token-bucket order-rate limiter and the rule engine.
 
-``RiskEngine.check`` returns None (accept) or a ``RiskRejection`` naming one bounded rule. Rules are checked in
-a fixed order: kill_switch, max_order_qty, max_position, max_notional (per order, then gross), order_rate.
+``RiskEngine.check`` returns None (accept) or a ``RiskRejection`` naming one bounded rule. Rules are checked
+in a fixed order: kill_switch, max_order_qty, max_position, max_notional (per order, then gross), order_rate.
 A rate token is consumed only by an order that passes every other rule. Cancels are never checked: the kill
 switch halts new orders, not the way out.
 """
@@ -18,7 +18,13 @@ from marketcore.instruments import InstrumentRegistry
 from marketcore.orders.messages import SubmitOrder
 
 RiskRule = Literal["max_order_qty", "max_position", "max_notional", "order_rate", "kill_switch"]
-RISK_RULES: tuple[RiskRule, ...] = ("max_order_qty", "max_position", "max_notional", "order_rate", "kill_switch")
+RISK_RULES: tuple[RiskRule, ...] = (
+    "max_order_qty",
+    "max_position",
+    "max_notional",
+    "order_rate",
+    "kill_switch",
+)
 
 _INF = math.inf
 
@@ -64,7 +70,7 @@ class RiskRejection(msgspec.Struct, frozen=True):
 
 
 class TokenBucket:
-    """``rate`` tokens per second, at most ``burst`` stored. Time is passed in (ns); it never runs backwards."""
+    """``rate`` tokens per second, at most ``burst`` stored. Time is passed in (ns), never runs back."""
 
     def __init__(self, rate_per_s: float, burst: int, now_ns: int = 0) -> None:
         if math.isnan(rate_per_s) or rate_per_s < 0 or burst < 1:
@@ -122,7 +128,8 @@ class RiskEngine:
         rejection = self._evaluate(order, position, price, gross_notional)
         if rejection is None and not self._bucket.try_take(now_ns):
             rejection = RiskRejection(
-                "order_rate", f"more than {self.limits.max_orders_per_second}/s (burst {self.limits.order_burst})"
+                "order_rate",
+                f"more than {self.limits.max_orders_per_second}/s (burst {self.limits.order_burst})",
             )
         if rejection is not None:
             self.rejections[rejection.rule] += 1
@@ -144,7 +151,9 @@ class RiskEngine:
             )
         return self._check_notional(order, price, gross_notional)
 
-    def _check_notional(self, order: SubmitOrder, price: float, gross_notional: float) -> RiskRejection | None:
+    def _check_notional(
+        self, order: SubmitOrder, price: float, gross_notional: float
+    ) -> RiskRejection | None:
         lim = self.limits
         if math.isinf(lim.max_order_notional) and math.isinf(lim.max_gross_notional):
             return None

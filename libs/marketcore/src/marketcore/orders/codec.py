@@ -44,7 +44,8 @@ def decode(data: bytes) -> Message:
         raise DecodeError(f"not an order message envelope: {e}") from e
     if envelope.v != ORDER_SCHEMA_VERSION:
         raise UnsupportedVersion(
-            f"order message schema version {envelope.v} is not supported (this build reads {ORDER_SCHEMA_VERSION})"
+            f"order message schema version {envelope.v} is not supported "
+            f"(this build reads {ORDER_SCHEMA_VERSION})"
         )
     try:
         msg: Message = _message_decoder.decode(envelope.m)

@@ -57,7 +57,7 @@ def _positive_price(name: str, value: float | None) -> None:
         raise OrderError(f"{name} must be a finite price > 0, got {value!r}")
 
 
-class SubmitOrder(_Message, tag="submit_order"):
+class SubmitOrder(_Message, frozen=True, tag="submit_order"):
     """Place an order. ``stop_loss``/``take_profit`` attach a bracket (closing orders after the fill)."""
 
     client_order_id: ClientOrderId
@@ -106,13 +106,13 @@ class SubmitOrder(_Message, tag="submit_order"):
         return self.stop_loss is not None or self.take_profit is not None
 
 
-class CancelOrder(_Message, tag="cancel_order"):
+class CancelOrder(_Message, frozen=True, tag="cancel_order"):
     client_order_id: ClientOrderId
     symbol: str
     ts_ns: int = 0
 
 
-class OrderAccepted(_Message, tag="order_accepted"):
+class OrderAccepted(_Message, frozen=True, tag="order_accepted"):
     """The venue took the order. ``parent_id`` is set for bracket children (see ``bracket_children``)."""
 
     client_order_id: ClientOrderId
@@ -122,14 +122,14 @@ class OrderAccepted(_Message, tag="order_accepted"):
     parent_id: ClientOrderId | None = None
 
 
-class OrderRejected(_Message, tag="order_rejected"):
+class OrderRejected(_Message, frozen=True, tag="order_rejected"):
     client_order_id: ClientOrderId
     symbol: str
     reason: str
     ts_ns: int
 
 
-class OrderFilled(_Message, tag="order_filled"):
+class OrderFilled(_Message, frozen=True, tag="order_filled"):
     client_order_id: ClientOrderId
     venue_order_id: VenueOrderId
     fill_id: str
@@ -142,14 +142,14 @@ class OrderFilled(_Message, tag="order_filled"):
     ts_ns: int
 
 
-class OrderCancelled(_Message, tag="order_cancelled"):
+class OrderCancelled(_Message, frozen=True, tag="order_cancelled"):
     client_order_id: ClientOrderId
     symbol: str
     ts_ns: int
     reason: str = ""
 
 
-class OrderCancelRejected(_Message, tag="order_cancel_rejected"):
+class OrderCancelRejected(_Message, frozen=True, tag="order_cancel_rejected"):
     """A cancel that could not be applied (unknown order, already filled...)."""
 
     client_order_id: ClientOrderId
@@ -158,7 +158,7 @@ class OrderCancelRejected(_Message, tag="order_cancel_rejected"):
     ts_ns: int
 
 
-class OrderExpired(_Message, tag="order_expired"):
+class OrderExpired(_Message, frozen=True, tag="order_expired"):
     client_order_id: ClientOrderId
     symbol: str
     ts_ns: int
@@ -172,7 +172,8 @@ Message = Command | OrderEvent
 def bracket_children(parent: SubmitOrder, filled_qty: float) -> tuple[SubmitOrder, ...]:
     """The closing orders of a bracket once ``parent`` has filled ``filled_qty``.
 
-    Stop-loss: a STOP on the opposite side at ``stop_loss`` with id ``<parent>-sl``; take-profit: a LIMIT on the
+    Stop-loss: a STOP on the opposite side at ``stop_loss`` with id ``<parent>-sl``; take-profit: a LIMIT on
+    the
     opposite side at ``take_profit`` with id ``<parent>-tp``. They are one-cancels-other. Used by the paper
     venue, by the order tracker and by the bracket emulator, so ids agree everywhere.
     """
@@ -181,15 +182,26 @@ def bracket_children(parent: SubmitOrder, filled_qty: float) -> tuple[SubmitOrde
     if parent.stop_loss is not None:
         children.append(
             SubmitOrder(
-                ClientOrderId(f"{parent.client_order_id}-sl"), parent.symbol, side, filled_qty,
-                OrderType.STOP, stop_price=parent.stop_loss, strategy_id=parent.strategy_id, ts_ns=parent.ts_ns,
+                ClientOrderId(f"{parent.client_order_id}-sl"),
+                parent.symbol,
+                side,
+                filled_qty,
+                OrderType.STOP,
+                stop_price=parent.stop_loss,
+                strategy_id=parent.strategy_id,
+                ts_ns=parent.ts_ns,
             )
         )
     if parent.take_profit is not None:
         children.append(
             SubmitOrder(
-                ClientOrderId(f"{parent.client_order_id}-tp"), parent.symbol, side, filled_qty,
-                OrderType.LIMIT, limit_price=parent.take_profit, strategy_id=parent.strategy_id,
+                ClientOrderId(f"{parent.client_order_id}-tp"),
+                parent.symbol,
+                side,
+                filled_qty,
+                OrderType.LIMIT,
+                limit_price=parent.take_profit,
+                strategy_id=parent.strategy_id,
                 ts_ns=parent.ts_ns,
             )
         )

@@ -132,6 +132,5 @@ class Order:
         self.fill_ids.append(fill.fill_id)
 
     def __repr__(self) -> str:
-        return (
-            f"Order({self.client_order_id!r}, {self.status.value}, filled={self.filled_qty}/{self.command.qty})"
-        )
+        cid, status = self.client_order_id, self.status.value
+        return f"Order({cid!r}, {status}, filled={self.filled_qty}/{self.command.qty})"

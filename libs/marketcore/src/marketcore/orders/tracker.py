@@ -18,7 +18,7 @@ from marketcore.orders.state import Order
 
 
 class TrackResult(msgspec.Struct, frozen=True):
-    """Outcome of ``OrderTracker.track``: ``duplicate`` is True when the id was already known (nothing new)."""
+    """Outcome of ``OrderTracker.track``: ``duplicate`` is True when the id was already known."""
 
     order: Order
     duplicate: bool

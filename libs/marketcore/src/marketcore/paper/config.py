@@ -13,7 +13,8 @@ class PaperVenueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Fees: ``fee_bps`` of the fill notional plus ``fee_per_order`` (fixed, quote currency, once per order).
     Slippage (adverse, taker fills only): ``slippage_ticks`` ticks plus ``slippage_bps`` of the price.
     ``latency_ns``: commands reach the venue this long after they are sent.
-    ``supports_brackets``: the venue holds SL/TP children itself (otherwise bracket orders are rejected and the
+    ``supports_brackets``: the venue holds SL/TP children itself (otherwise bracket orders are rejected and
+    the
     trader emulates them with ``marketcore.brackets.BracketEmulator``)."""
 
     fee_bps: float = 0.0

@@ -4,13 +4,15 @@ Deterministic: no wall clock; time comes from the caller (``now_ns``) and from q
 
 Rules
 - A command sent at ``now_ns`` reaches the venue at ``arrival = now_ns + latency_ns``. It is processed against
-  the first quote of its symbol at or after ``arrival``: immediately if the venue's latest quote is already at or
+  the first quote of its symbol at or after ``arrival``: immediately if the venue's latest quote is already at
+  or
   after it, otherwise when such a quote comes in (its OrderAccepted then carries ``ts = arrival``).
 - Checked at submit (rejected immediately, ``ts = arrival``): duplicate client order id, unknown symbol, size
   off the instrument's grid or below its minimum, no quote seen yet for the symbol, a bracket on a venue
   without bracket support.
 - MARKET: fills at the ask (buy) / bid (sell) of that quote, plus adverse slippage (taker).
-- LIMIT buy (sell): marketable when ask <= limit (bid >= limit). Marketable on arrival: fills as a taker at the
+- LIMIT buy (sell): marketable when ask <= limit (bid >= limit). Marketable on arrival: fills as a taker at
+  the
   quote plus slippage, capped at the limit. Resting, then crossed by a later quote: fills at the limit price
   (maker, no slippage, no price improvement).
 - STOP buy (sell): triggers when ask >= stop (bid <= stop), then fills at that quote like a market order.
@@ -208,7 +210,11 @@ class PaperVenue:
         inst = self.instruments.get(symbol)
         for cid in list(book):
             working = book.get(cid)
-            if working is None or (fresh_only and not working.fresh) or quote.ts_ns <= working.active_after_ts:
+            if (
+                working is None
+                or (fresh_only and not working.fresh)
+                or quote.ts_ns <= working.active_after_ts
+            ):
                 continue
             was_fresh, working.fresh = working.fresh, False
             priced = self._fill_price(working.cmd, quote, inst, was_fresh)
@@ -228,7 +234,11 @@ class PaperVenue:
         if cmd.type is OrderType.STOP:
             assert cmd.stop_price is not None
             triggered = q.ask >= cmd.stop_price if buy else q.bid <= cmd.stop_price
-            return (taker_price(cmd.side, q.bid, q.ask, inst, self.config), Liquidity.TAKER) if triggered else None
+            return (
+                (taker_price(cmd.side, q.bid, q.ask, inst, self.config), Liquidity.TAKER)
+                if triggered
+                else None
+            )
         assert cmd.limit_price is not None
         limit = cmd.limit_price
         if not (q.ask <= limit if buy else q.bid >= limit):
@@ -239,15 +249,29 @@ class PaperVenue:
         return (min(price, limit) if buy else max(price, limit)), Liquidity.TAKER
 
     def _fill(
-        self, w: _Working, price: float, liquidity: Liquidity, ts: int, inst: Instrument, events: list[OrderEvent]
+        self,
+        w: _Working,
+        price: float,
+        liquidity: Liquidity,
+        ts: int,
+        inst: Instrument,
+        events: list[OrderEvent],
     ) -> None:
         cmd = w.cmd
         del self._working[cmd.symbol][cmd.client_order_id]
         self._final[cmd.client_order_id] = "FILLED"
         events.append(
             OrderFilled(
-                cmd.client_order_id, w.venue_order_id, f"{self.config.venue_id}-F{next(self._fill_seq)}",
-                cmd.symbol, cmd.side, price, cmd.qty, fee(price, cmd.qty, True, inst, self.config), liquidity, ts,
+                cmd.client_order_id,
+                w.venue_order_id,
+                f"{self.config.venue_id}-F{next(self._fill_seq)}",
+                cmd.symbol,
+                cmd.side,
+                price,
+                cmd.qty,
+                fee(price, cmd.qty, True, inst, self.config),
+                liquidity,
+                ts,
             )
         )
         for sibling in w.siblings:  # OCO
