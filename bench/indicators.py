@@ -10,7 +10,6 @@ import statistics
 import time
 
 import numpy as np
-
 from marketcore.indicators import ATR, EMA, MACD, RSI, SMA, BollingerBands, warm_up_kernels
 
 N_SINGLE = 20_000

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from marketcore.errors import InstrumentError, MarketcoreError, UnknownSymbol
 from marketcore.instruments import Instrument, InstrumentRegistry
 
