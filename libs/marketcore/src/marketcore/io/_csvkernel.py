@@ -171,33 +171,32 @@ def parse_numeric_csv(
     size = buf.size
     while pos < size:
         line += 1
-        end = pos
-        while end < size and buf[end] != _LF:
-            end += 1
-        stop = end
-        if stop > pos and buf[stop - 1] == _CR:
-            stop -= 1
-        if _skip_spaces(buf, pos, stop) == stop:
-            pos = end + 1
-            continue
+        p = _skip_spaces(buf, pos, size)
+        if p >= size or buf[p] == _LF or (buf[p] == _CR and (p + 1 >= size or buf[p + 1] == _LF)):
+            pos = p + 1 if p < size and buf[p] == _LF else p + 2
+            continue  # blank line
         if date_col0:
-            k, p, good = _parse_datetime_ms(buf, pos, stop)
+            k, p, good = _parse_datetime_ms(buf, pos, size)
         else:
-            k, p, good = _parse_uint(buf, pos, stop, 18)
-            p = _skip_spaces(buf, p, stop)
+            k, p, good = _parse_uint(buf, pos, size, 18)
+            p = _skip_spaces(buf, p, size)
         c = 0
         while good and c < nvals:
-            if p >= stop or buf[p] != _COMMA:
+            if p >= size or buf[p] != _COMMA:
                 good = False
                 break
-            v, p, good = _parse_float(buf, p + 1, stop)
+            v, p, good = _parse_float(buf, p + 1, size)
             vals[n, c] = v
             c += 1
-        if good and p != stop:
-            good = False  # trailing garbage or too many columns
+        if good:
+            if p < size and buf[p] == _CR:
+                p += 1
+            good = p >= size or buf[p] == _LF  # else trailing garbage or too many columns
+        while p < size and buf[p] != _LF:
+            p += 1
         key[n] = k
         ok[n] = good
         line_no[n] = line
         n += 1
-        pos = end + 1
+        pos = p + 1
     return key[:n], vals[:n], ok[:n], line_no[:n]
