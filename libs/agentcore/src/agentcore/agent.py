@@ -209,6 +209,15 @@ class Agent:
                 self._ns = None if isinstance(exc, naming.NameServerError) else self._ns
                 time.sleep(0.05)
 
+    def discover(self, role: str) -> dict[str, set[str]]:
+        """``{name: metadata}`` of the live registrations of ``role`` (blocks up to comm_timeout)."""
+        try:
+            found = naming.list_agents(self._nameserver(), role)
+        except naming.NameServerError:
+            self._ns = None
+            raise
+        return {name: meta for name, (_uri, meta) in found.items()}
+
     def _nameserver(self) -> Any:
         if self._ns is None:
             self._ns = naming.locate(self.settings.ns_host, self.settings.ns_port)
