@@ -6,8 +6,8 @@ All state lives in three arrays owned by the Python builder, so a batch can stop
     spec the cached bucket ``[start, end)`` of its current time bar; per key ``next_ts, n_out``; per source
     the cumulative and the per-call count of rejected ticks.
 ``fst`` (float64): per spec its volume threshold (volume bars).
-``bars`` (BAR_DTYPE, shape ``(keys, cap + 1)``): column 0 is the partial bar of each key (``count == 0``:
-    none), columns ``1..n_out`` the bars closed since the last harvest.
+``bars`` (BAR_DTYPE, shape ``(cap + 1, keys)``): row 0 holds the partial bar of each key (``count == 0``:
+    none; a contiguous row, cheap to snapshot), rows ``1..n_out`` the bars closed since the last harvest.
 
 A key is ``j = k * S + s`` (spec ``k``, source ``s``). The kernel returns 0 when the batch is done, 1 when a
 key's output is full: the caller harvests the closed bars, sets every ``n_out`` to 0 and calls again (the
@@ -69,8 +69,8 @@ def _emit(bars, ist, j, o_key, cap) -> bool:  # type: ignore[no-untyped-def]
     n = ist[o_key + 2 * j + 1]
     if n >= cap:
         return False
-    src = bars[j, 0]
-    dst = bars[j, n + 1]
+    src = bars[0, j]
+    dst = bars[n + 1, j]
     dst.ts = src.ts
     dst.open = src.open
     dst.high = src.high
@@ -94,7 +94,7 @@ def _advance(bars, ist, k, b, fill, cap) -> bool:  # type: ignore[no-untyped-def
     tf = ist[o_spec + 3 * k + 1]
     for s in range(s_n):
         j = k * s_n + s
-        part = bars[j, 0]
+        part = bars[0, j]
         if part.count > 0 and part.ts < b:
             nxt = part.ts + tf
             if not _emit(bars, ist, j, o_key, cap):  # the slot keeps its close: the fill price
@@ -103,12 +103,12 @@ def _advance(bars, ist, k, b, fill, cap) -> bool:  # type: ignore[no-untyped-def
         if fill:
             nxt = ist[o_key + 2 * j]
             if nxt != NO_TS:
-                close = bars[j, 0].close
+                close = bars[0, j].close
                 while nxt < b:
                     n = ist[o_key + 2 * j + 1]
                     if n >= cap:
                         return False
-                    dst = bars[j, n + 1]
+                    dst = bars[n + 1, j]
                     dst.ts = nxt
                     dst.open = close
                     dst.high = close
@@ -176,7 +176,7 @@ def stream(ticks, ist, fst, bars) -> int:  # type: ignore[no-untyped-def]
             for k in range(k_n):
                 j = k * s_n + s
                 kind = ist[o_spec + 3 * k]
-                part = bars[j, 0]
+                part = bars[0, j]
                 if part.count == 0:
                     part.ts = ist[o_bk + 2 * k] if kind == KIND_TIME else ts
                     part.open = p

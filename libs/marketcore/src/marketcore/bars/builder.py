@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 
@@ -27,6 +27,9 @@ from marketcore.schema import BAR_DTYPE, TICK_DTYPE
 __all__ = ["BarBuilder", "TickBarBuilder", "VolumeBarBuilder", "BarUpdates", "TickCount", "VolumeCount"]
 
 _MAX_CAP = 4096
+_stream = kk.stream
+_H_START, _H_PENDING = kk.H_START, kk.H_PENDING
+_H_CALL_REJ_ORDER, _H_CALL_REJ_INVALID = kk.H_CALL_REJ_ORDER, kk.H_CALL_REJ_INVALID
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,22 +56,27 @@ BarSpec = Timeframe | TickCount | VolumeCount
 Key = tuple[BarSpec, str]
 
 
-@dataclass(frozen=True, slots=True)
-class BarUpdates:
-    """What one batch (or one clock call) changed.
+class BarUpdates(NamedTuple):
+    """What one batch (or one clock call) changed (an immutable tuple: cheap to build per tick).
 
     ``closed[j]`` holds the bars closed for key ``keys[j]`` (oldest first; empty arrays are shared and
-    read-only); ``partial`` has one row per key: the still-forming bar, or a row with ``count == 0`` when
-    there is none.
+    read-only). ``partial_raw`` is the snapshot of the forming bars as raw BAR_DTYPE bytes (ready for the
+    wire); :attr:`partial` decodes it: one row per key, the still-forming bar or a row with ``count == 0``
+    when there is none.
     """
 
     keys: tuple[Key, ...]
     closed: tuple[np.ndarray, ...]
-    partial: np.ndarray
+    partial_raw: bytes
     n_closed: int
     rejected_out_of_order: int
     rejected_invalid: int
-    _index: dict[object, int]
+    key_index: dict[object, int]
+
+    @property
+    def partial(self) -> np.ndarray:
+        """The forming bar of every key (a read-only BAR_DTYPE array, one row per key)."""
+        return np.frombuffer(self.partial_raw, dtype=BAR_DTYPE)
 
     def closed_bars(self, spec: BarSpec | str, source: str) -> np.ndarray:
         """The bars closed for ``(spec, source)``, e.g. ``closed_bars("1m", "bid")``."""
@@ -81,7 +89,7 @@ class BarUpdates:
 
     def _key(self, spec: BarSpec | str, source: str) -> int:
         try:
-            return self._index[(spec, source)]
+            return self.key_index[(spec, source)]
         except KeyError:
             raise TickDataError(f"this builder has no bars for ({spec!s}, {source!r})") from None
 
@@ -128,7 +136,7 @@ class _StreamingBuilder:
                 fst[k] = spec.v
         ist[o_key : o_key + 2 * k_n * s_n : 2] = kk.NO_TS  # next_ts of every key
         self._ist, self._fst = ist, fst
-        self._bars = np.zeros((k_n * s_n, capacity + 1), dtype=BAR_DTYPE)
+        self._bars = np.zeros((capacity + 1, k_n * s_n), dtype=BAR_DTYPE)
         self.keys: tuple[Key, ...] = tuple((spec, src) for spec in specs for src in sources)
         self._index: dict[object, int] = {}
         for j, (spec, src) in enumerate(self.keys):
@@ -144,13 +152,13 @@ class _StreamingBuilder:
         if ticks.dtype != TICK_DTYPE:
             raise TickDataError(f"expected TICK_DTYPE ticks, got {ticks.dtype}")
         ist = self._ist
-        ist[kk.H_START] = 0
+        ist[_H_START] = 0
         chunks: list[list[np.ndarray]] | None = None
-        while kk.stream(ticks, ist, self._fst, self._bars):
+        while _stream(ticks, ist, self._fst, self._bars):
             chunks = self._harvest(chunks)
-        if ist[kk.H_PENDING]:
+        if ist.item(_H_PENDING):
             chunks = self._harvest(chunks)
-        return self._updates(chunks, int(ist[kk.H_CALL_REJ_ORDER]), int(ist[kk.H_CALL_REJ_INVALID]))
+        return self._updates(chunks, ist.item(_H_CALL_REJ_ORDER), ist.item(_H_CALL_REJ_INVALID))
 
     def _harvest(self, chunks: list[list[np.ndarray]] | None) -> list[list[np.ndarray]]:
         """Copy the closed bars out of the work array and make room (growing it when it filled up)."""
@@ -161,20 +169,20 @@ class _StreamingBuilder:
         for j in range(len(self.keys)):
             n = int(ist[o_key + 2 * j + 1])
             if n:
-                chunks[j].append(bars[j, 1 : n + 1].copy())
-                full = full or n >= bars.shape[1] - 1
+                chunks[j].append(bars[1 : n + 1, j].copy())
+                full = full or n >= bars.shape[0] - 1
         ist[o_key + 1 : o_key + 2 * len(self.keys) : 2] = 0
         ist[kk.H_PENDING] = 0
-        cap = bars.shape[1] - 1
+        cap = bars.shape[0] - 1
         if full and cap < _MAX_CAP:
-            grown = np.zeros((bars.shape[0], min(2 * cap, _MAX_CAP) + 1), dtype=BAR_DTYPE)
-            grown[:, 0] = bars[:, 0]
+            grown = np.zeros((min(2 * cap, _MAX_CAP) + 1, bars.shape[1]), dtype=BAR_DTYPE)
+            grown[0] = bars[0]
             self._bars = grown
-            ist[kk.H_CAP] = grown.shape[1] - 1
+            ist[kk.H_CAP] = grown.shape[0] - 1
         return chunks
 
     def _updates(self, chunks: list[list[np.ndarray]] | None, rej_order: int, rej_invalid: int) -> BarUpdates:
-        partial = self._bars[:, 0].copy()
+        partial = self._bars[0].tobytes()
         if chunks is None:
             return BarUpdates(self.keys, self._no_bars, partial, 0, rej_order, rej_invalid, self._index)
         closed = tuple(
@@ -211,7 +219,7 @@ class _StreamingBuilder:
         j = self._index.get((spec, source))
         if j is None:
             raise TickDataError(f"this builder has no bars for ({spec!s}, {source!r})")
-        row = self._bars[j, 0]
+        row = self._bars[0, j]
         return row.copy() if row["count"] > 0 else None
 
 
