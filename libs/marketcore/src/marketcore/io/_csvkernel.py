@@ -40,7 +40,7 @@ def _parse_float(buf: np.ndarray, p: int, stop: int) -> tuple[float, int, bool]:
     """Parse one decimal number at ``p``; return (value, position after it, ok)."""
     p = _skip_spaces(buf, p, stop)
     if p + 3 <= stop and (buf[p] | 32) == 110 and (buf[p + 1] | 32) == 97 and (buf[p + 2] | 32) == 110:
-        return np.nan, p + 3, True  # "nan" in any case: a parsed value, judged later as a bad price
+        return np.nan, _skip_spaces(buf, p + 3, stop), True  # "nan": judged later as a bad price
     neg = False
     if p < stop and (buf[p] == _MINUS or buf[p] == _PLUS):
         neg = buf[p] == _MINUS
