@@ -92,6 +92,8 @@ DEFAULT_INSTRUMENTS: tuple[Instrument, ...] = (
     Instrument("EURUSD", 5, 0.00001, "USD", "EUR", size_step=1.0, min_size=1.0),
     Instrument("NZDUSD", 5, 0.00001, "USD", "NZD", size_step=1.0, min_size=1.0),
     Instrument("XRPETH", 8, 0.00000001, "ETH", "XRP", size_step=1.0, min_size=1.0),
+    Instrument("GBPUSD", 5, 0.00001, "USD", "GBP", size_step=1.0, min_size=1.0),
+    Instrument("BTCUSDT", 2, 0.01, "USDT", "BTC", size_step=0.0001, min_size=0.0001),
 )
 
 
@@ -105,7 +107,7 @@ class InstrumentRegistry:
 
     @classmethod
     def default(cls) -> InstrumentRegistry:
-        """A registry with EURUSD, NZDUSD and XRPETH."""
+        """A registry with the recorded data's symbols (EURUSD, NZDUSD, XRPETH) and the simulator's (GBPUSD, BTCUSDT)."""
         return cls(DEFAULT_INSTRUMENTS)
 
     @classmethod
