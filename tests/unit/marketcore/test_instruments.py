@@ -9,7 +9,7 @@ from marketcore.instruments import Instrument, InstrumentRegistry
 
 def test_defaults_and_unknown_symbol() -> None:
     reg = InstrumentRegistry.default()
-    assert reg.symbols() == ["EURUSD", "NZDUSD", "XRPETH"]
+    assert reg.symbols() == ["BTCUSDT", "EURUSD", "GBPUSD", "NZDUSD", "XRPETH"]
     e, x = reg["EURUSD"], reg.get("XRPETH")
     assert (e.price_precision, e.tick_size, e.quote_currency) == (5, 0.00001, "USD")
     assert (x.price_precision, x.tick_size, x.quote_currency, x.base_currency) == (8, 1e-8, "ETH", "XRP")
