@@ -16,7 +16,8 @@ def remote(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-        return self.safe_call(fn, self, *args, **kwargs)
+        # bound into a partial so that a ``timeout=`` of the method is not taken by safe_call's own
+        return self.safe_call(functools.partial(fn, self, *args, **kwargs))
 
     wrapper.__agentcore_remote__ = True  # type: ignore[attr-defined]
     return Pyro5.api.expose(wrapper)  # type: ignore[no-any-return]
