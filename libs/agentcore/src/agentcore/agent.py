@@ -195,6 +195,7 @@ class Agent:
         chan.endpoints.append(endpoint)
         if "://" not in address:
             self._connected[local] = (address, mine, endpoint)
+            self._publish_metadata()  # the registrar follows this peer if it moves (also for late connects)
         self.log.debug("connected", alias=local, address=address, endpoint=endpoint)
         return local
 
