@@ -140,6 +140,10 @@ class PaperVenue:
     def quote(self, symbol: str) -> Quote | None:
         return self._quotes.get(symbol)
 
+    def busy(self, symbol: str) -> bool:
+        """True while ``symbol`` has orders in flight (latency) or resting: every quote matters then."""
+        return bool(self._pending.get(symbol)) or bool(self._working.get(symbol))
+
     def open_orders(self, symbol: str | None = None) -> list[SubmitOrder]:
         books = [self._working.get(symbol, {})] if symbol else list(self._working.values())
         return [w.cmd for book in books for w in book.values()]

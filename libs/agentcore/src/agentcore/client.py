@@ -1,0 +1,35 @@
+"""Talking to agents from a plain program (a CLI, a notebook): one request to a REP/ROUTER alias."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import zmq
+
+from agentcore import naming, wire
+from agentcore.errors import ConfigError, RemoteError, RequestTimeout
+
+
+def request(
+    address: str, data: Any, *, ns_host: str = "127.0.0.1", ns_port: int = 9090, timeout: float = 5.0,
+    type_: str = "", ctx: zmq.Context[Any] | None = None,
+) -> Any:  # fmt: skip
+    """Resolve ``<agent>.<alias>`` through the name server, send ``data`` and return the decoded reply."""
+    naming.configure_pyro(timeout)
+    pattern, endpoint = naming.resolve(naming.locate(ns_host, ns_port), address)
+    if pattern not in ("REP", "ROUTER"):
+        raise ConfigError(f"{address} is a {pattern} socket: requests need a REP or ROUTER alias")
+    context = ctx or zmq.Context.instance()
+    sock = context.socket(zmq.REQ if pattern == "REP" else zmq.DEALER)
+    sock.linger = 0
+    try:
+        sock.connect(endpoint)
+        sock.send_multipart(wire.encode("", data, sender="client", seq=1, type_=type_))
+        if not sock.poll(int(timeout * 1000)):
+            raise RequestTimeout(f"no reply from {address} ({endpoint}) within {timeout}s")
+        msg = wire.decode(sock.recv_multipart(copy=False))
+    finally:
+        sock.close()
+    if msg.kind == wire.KIND_ERROR:
+        raise RemoteError(f"{address}: {msg.data}")
+    return msg.data

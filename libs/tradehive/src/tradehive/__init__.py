@@ -1,0 +1,1 @@
+"""Tradehive: the protocol between the trading roles and the ``tradehive`` command."""

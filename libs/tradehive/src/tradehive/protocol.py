@@ -1,0 +1,150 @@
+"""What the trading roles say to each other: topics, message types and request/response records.
+
+Market data travel as numpy structured arrays (``marketcore.schema``); requests, signals and acknowledgements
+as msgspec records encoded to msgpack (``encode``/``decode`` below); order commands and events with
+``marketcore.orders.encode``/``decode``. Every record carries a schema version in its envelope.
+
+Topics (first ZeroMQ frame, prefix-filtered by subscribers):
+
+* ``tick.<SYMBOL>`` — a batch of ticks (TICK_DTYPE), type ``ticks``;
+* ``bar.<tf>.<SYMBOL>.<price>`` — closed bars (BAR_DTYPE), type ``bar``; the same topic + ``.partial`` carries the
+  forming bar, type ``bar.partial`` (a subscriber to the closed-bar topic receives both and tells them by type);
+* ``signal.<brain>.<name>`` — a :class:`Signal`;
+* ``exec.<trader>`` — order events (marketcore.orders codec), type = the event tag;
+* ``pos.<trader>`` — a :class:`PositionReport`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import msgspec
+
+PROTOCOL_VERSION: Final = 1
+
+# socket aliases bound by each role
+FEEDER_TICKS: Final = "ticks"
+FEEDER_HISTORY: Final = "history"
+ROUTER_MARKET: Final = "market"
+ROUTER_HISTORY: Final = "history"
+BRAIN_SIGNALS: Final = "signals"
+TRADER_ORDERS: Final = "orders"
+TRADER_EVENTS: Final = "events"
+
+TYPE_TICKS: Final = "ticks"
+TYPE_BAR: Final = "bar"
+TYPE_BAR_PARTIAL: Final = "bar.partial"
+TYPE_SIGNAL: Final = "signal"
+TYPE_POSITIONS: Final = "positions"
+TYPE_ORDER: Final = "order"
+TYPE_ACK: Final = "ack"
+PARTIAL_SUFFIX: Final = ".partial"
+
+
+def tick_topic(symbol: str) -> str:
+    return f"tick.{symbol}"
+
+
+def bar_topic(timeframe: str, symbol: str, price: str, partial: bool = False) -> str:
+    return f"bar.{timeframe}.{symbol}.{price}{PARTIAL_SUFFIX if partial else ''}"
+
+
+def signal_topic(brain: str, name: str) -> str:
+    return f"signal.{brain}.{name}"
+
+
+def exec_topic(trader: str) -> str:
+    return f"exec.{trader}"
+
+
+def pos_topic(trader: str) -> str:
+    return f"pos.{trader}"
+
+
+class _Record(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    pass
+
+
+class TickHistoryRequest(_Record, frozen=True, tag="tick_history"):
+    """Ask a feeder for ticks with ``start_ns <= ts < end_ns`` (the last ``limit`` of them when set)."""
+
+    symbol: str
+    start_ns: int
+    end_ns: int
+    limit: int | None = None
+
+
+class BarHistoryRequest(_Record, frozen=True, tag="bar_history"):
+    """Ask the router for bars: the last ``last_n`` closed bars, or those opening in [start_ns, end_ns)."""
+
+    symbol: str
+    timeframe: str = "1m"
+    price: str = "bid"
+    last_n: int | None = None
+    start_ns: int | None = None
+    end_ns: int | None = None
+    include_partial: bool = False
+
+
+class Signal(_Record, frozen=True, tag="signal"):
+    """A brain's published opinion, e.g. a volatility regime consumed by another brain."""
+
+    brain: str
+    name: str
+    symbol: str
+    value: float
+    ts_ns: int
+    data: dict[str, Any] = {}
+
+
+class OrderAck(_Record, frozen=True, tag="order_ack"):
+    """The trader's answer to an order intent: accepted for execution or rejected (with the rule)."""
+
+    client_order_id: str
+    accepted: bool
+    duplicate: bool = False
+    reason: str = ""
+    rule: str = ""
+
+
+class PositionReport(_Record, frozen=True, tag="positions"):
+    trader: str
+    ts_ns: int
+    positions: dict[str, dict[str, float]]
+    realised_pnl: float
+    unrealised_pnl: float
+    fees: float
+
+
+class ErrorReply(_Record, frozen=True, tag="error"):
+    reason: str
+
+
+Record = TickHistoryRequest | BarHistoryRequest | Signal | OrderAck | PositionReport | ErrorReply
+
+
+class _Envelope(msgspec.Struct, frozen=True):
+    v: int
+    r: Record
+
+
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(_Envelope)
+
+
+class ProtocolError(ValueError):
+    """A record that does not decode (garbage, unknown tag or a schema version this build cannot read)."""
+
+
+def encode(record: Record) -> bytes:
+    return _encoder.encode(_Envelope(PROTOCOL_VERSION, record))
+
+
+def decode(data: bytes | memoryview) -> Record:
+    try:
+        env = _decoder.decode(data)
+    except msgspec.DecodeError as exc:
+        raise ProtocolError(f"undecodable record: {exc}") from exc
+    if env.v != PROTOCOL_VERSION:
+        raise ProtocolError(f"record schema version {env.v}, this build reads {PROTOCOL_VERSION}")
+    return env.r

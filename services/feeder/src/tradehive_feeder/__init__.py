@@ -1,0 +1,1 @@
+"""Tradehive feeder role."""

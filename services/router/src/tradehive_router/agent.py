@@ -1,0 +1,226 @@
+"""The router: discovers feeders by role, keeps per-symbol history, builds bars, publishes ticks and bars,
+serves history, and backfills sequence gaps from the feeder's history. A thin agent on marketcore."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import msgspec
+
+from agentcore import Agent, CommunicationError, Message
+from marketcore.errors import MarketcoreError
+from marketcore.schema import TICK_DTYPE
+from tradehive import protocol as p
+from tradehive_router.book import SymbolBook
+from tradehive_router.validate import clean_ticks
+
+
+class RouterConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    timeframes: list[str] = msgspec.field(default_factory=lambda: ["1s", "1m", "5m", "1h", "1d"])
+    prices: list[str] = []  # empty: bid, ask and mid for quote feeds, last for trade feeds
+    empty: str = "skip"  # skip (FXCM) | fill (Binance)
+    session: str = "+00:00"  # UTC offset whose midnight starts a daily bar ("-05:00": FXCM days)
+    tick_window: int = 2_000_000  # ticks kept per symbol
+    bar_window: int = 200_000  # bars kept per (symbol, timeframe, price)
+    publish_partial: bool = True
+    feeders: list[str] = []  # feeder names; empty: every agent registered with role:feeder
+    discover_interval: float = 2.0
+    clock_close: bool = False  # close bars by the wall clock when no tick comes (live feeds, the simulator)
+    clock_grace_s: float = 2.0
+    backfill_timeout_s: float = 5.0
+    initial_history_s: float = 0.0  # on a symbol's first ticks, load this much earlier history from the feeder
+
+
+class RouterAgent(Agent):
+    role = "router"
+    Config = RouterConfig
+    config_prefix = "TRADEHIVE_ROUTER_"
+
+    def on_init(self) -> None:
+        cfg: RouterConfig = self.config
+        self.books: dict[str, SymbolBook] = {}
+        self.feeders: dict[str, str] = {}  # feeder name -> local REQ alias for history
+        self._seq: dict[tuple[str, str], int] = {}
+        self.gaps = 0
+        self.backfilled = 0
+        self.rejected: dict[str, int] = {}
+        m = self.metrics
+        self._m_in = m.counter("tradehive_router_ticks_in_total", "Ticks received from feeders.", ["symbol"])
+        self._m_out = m.counter("tradehive_router_ticks_out_total", "Ticks published to subscribers.", ["symbol"])
+        self._m_bars = m.counter("tradehive_router_bars_closed_total", "Bars closed.", ["symbol", "timeframe"])
+        self._m_rej = m.counter("tradehive_router_rejected_ticks_total", "Ticks refused, by reason.", ["reason"])
+        self._m_gap = m.counter("tradehive_router_sequence_gaps_total", "Feeder messages missed (seq gaps).", ["feeder"])
+        self._m_fill = m.counter("tradehive_router_backfilled_ticks_total", "Ticks recovered from feeder history.", ["symbol"])
+        self._m_hop = m.histogram("tradehive_hop_latency_seconds", "Send-to-handler latency of one hop.", ["hop"])
+        self._m_buf = m.gauge("tradehive_buffer_fill_ratio", "Rows used / window of a buffer.", ["role", "symbol", "buffer"])
+        self._m_rows = m.gauge("tradehive_buffer_rows", "Rows held in a buffer.", ["role", "symbol", "buffer"])
+        self._m_comp = m.gauge("tradehive_buffer_compactions", "Times a buffer copied its window back to the start.",
+                               ["role", "symbol", "buffer"])  # fmt: skip
+        self._hop = self._m_hop.labels(agent=self.name, hop="feeder_to_router")
+        self.bind("PUB", p.ROUTER_MARKET)
+        self.bind("REP", p.ROUTER_HISTORY, handler=self.on_history)
+        self._discover()
+        self.every(cfg.discover_interval, self._discover)
+        self.every(1.0, self._export_buffers)
+        if cfg.clock_close:
+            self.every(0.5, self._close_by_clock)
+
+    # -- feeders --------------------------------------------------------------------------------------------
+    def _discover(self) -> None:
+        wanted = self.config.feeders
+        try:
+            found = set(wanted) if wanted else set(self.discover("feeder"))
+        except CommunicationError as exc:
+            self.log.warning("feeder discovery failed", error=str(exc))
+            return
+        for name in sorted(found - set(self.feeders)):
+            try:
+                self.connect(f"{name}.{p.FEEDER_TICKS}", handler={"tick.": self.on_ticks}, alias=f"{name}.ticks", timeout=2.0)
+                self.connect(f"{name}.{p.FEEDER_HISTORY}", alias=f"{name}.history", timeout=2.0)
+            except CommunicationError as exc:
+                self.log.warning("feeder not reachable yet", feeder=name, error=str(exc))
+                continue
+            self.feeders[name] = f"{name}.history"
+            self.log.info("feeder connected", feeder=name)
+
+    # -- ticks ----------------------------------------------------------------------------------------------
+    def on_ticks(self, msg: Message) -> None:
+        self._hop.observe(max(0.0, (time.time_ns() - msg.sent_ns) / 1e9))
+        symbol = msg.topic[len("tick.") :]
+        ticks = msg.data
+        if msg.kind != "n" or ticks.dtype != TICK_DTYPE:
+            self._reject("bad_payload", 1)
+            return
+        fresh = symbol not in self.books
+        book = self._book(symbol, ticks)
+        if fresh and self.config.initial_history_s > 0 and ticks.size:
+            self._load_initial(msg.sender, symbol, book, int(ticks["ts"][0]))
+        key = (msg.sender, msg.topic)
+        last = self._seq.get(key)
+        self._seq[key] = msg.seq
+        if last is not None and msg.seq > last + 1 and ticks.size:
+            self._backfill(msg.sender, symbol, book, msg.seq - last - 1, int(ticks["ts"][0]))
+        self._ingest(symbol, book, ticks)
+
+    def _ingest(self, symbol: str, book: SymbolBook, ticks: Any) -> None:
+        self._m_in.labels(agent=self.name, symbol=symbol).inc(ticks.size)
+        good, reasons = clean_ticks(ticks, book.last_ts, book.kind)
+        for reason, n in reasons.items():
+            self._reject(reason, n)
+        if not good.size:
+            return
+        updates = book.add(good)
+        self.send(p.ROUTER_MARKET, good, topic=p.tick_topic(symbol), type_=p.TYPE_TICKS)
+        self._m_out.labels(agent=self.name, symbol=symbol).inc(good.size)
+        self._publish_bars(symbol, book, updates)
+
+    def _publish_bars(self, symbol: str, book: SymbolBook, updates: Any) -> None:
+        for (spec, src), closed in zip(updates.keys, updates.closed, strict=True):
+            tf = str(spec)
+            if closed.size:
+                self.send(p.ROUTER_MARKET, closed, topic=p.bar_topic(tf, symbol, src), type_=p.TYPE_BAR)
+                if src == book.sources[0]:
+                    self._m_bars.labels(agent=self.name, symbol=symbol, timeframe=tf).inc(closed.size)
+            if self.config.publish_partial:
+                row = book.builder.partial(spec, src)
+                if row is not None:
+                    self.send(p.ROUTER_MARKET, row.reshape(1), topic=p.bar_topic(tf, symbol, src, partial=True),
+                              type_=p.TYPE_BAR_PARTIAL)  # fmt: skip
+
+    def _backfill(self, feeder: str, symbol: str, book: SymbolBook, missed: int, first_new_ts: int) -> None:
+        """Recover the ticks published while we missed ``missed`` messages, from the feeder's history."""
+        self.gaps += missed
+        self._m_gap.labels(agent=self.name, feeder=feeder).inc(missed)
+        alias = self.feeders.get(feeder)
+        if alias is None or book.last_ts is None:
+            return
+        req = p.TickHistoryRequest(symbol=symbol, start_ns=book.last_ts, end_ns=first_new_ts)
+        try:
+            reply = self.request(alias, p.encode(req), timeout=self.config.backfill_timeout_s)
+        except CommunicationError as exc:
+            self.log.error("backfill failed", feeder=feeder, symbol=symbol, error=str(exc))
+            return
+        if isinstance(reply, bytes):
+            self.log.error("backfill refused", feeder=feeder, reply=repr(p.decode(reply)))
+            return
+        fresh = book.skip_seen(reply)
+        self.backfilled += fresh.size
+        self._m_fill.labels(agent=self.name, symbol=symbol).inc(fresh.size)
+        self.log.warning("gap backfilled", feeder=feeder, symbol=symbol, missed_messages=missed, ticks=int(fresh.size))
+        if fresh.size:
+            self._ingest(symbol, book, fresh)
+
+    def _load_initial(self, feeder: str, symbol: str, book: SymbolBook, first_ts: int) -> None:
+        alias = self.feeders.get(feeder)
+        if alias is None:
+            return
+        start = first_ts - int(self.config.initial_history_s * 1e9)
+        req = p.TickHistoryRequest(symbol=symbol, start_ns=start, end_ns=first_ts)
+        try:
+            reply = self.request(alias, p.encode(req), timeout=self.config.backfill_timeout_s * 4)
+        except CommunicationError as exc:
+            self.log.warning("initial history unavailable", feeder=feeder, symbol=symbol, error=str(exc))
+            return
+        if isinstance(reply, bytes) or not reply.size:
+            return
+        self._ingest(symbol, book, reply)
+        self.log.info("initial history loaded", symbol=symbol, ticks=int(reply.size))
+
+    def _close_by_clock(self) -> None:
+        now = time.time_ns() - int(self.config.clock_grace_s * 1e9)
+        for symbol, book in self.books.items():
+            self._publish_bars(symbol, book, book.builder.close_until(now))
+
+    def _book(self, symbol: str, sample: Any) -> SymbolBook:
+        book = self.books.get(symbol)
+        if book is None:
+            cfg: RouterConfig = self.config
+            book = self.books[symbol] = SymbolBook(
+                symbol, sample, cfg.timeframes, cfg.prices, cfg.empty, cfg.session, cfg.tick_window, cfg.bar_window
+            )
+            self.log.info("new symbol", symbol=symbol, kind=book.kind, sources=list(book.sources))
+        return book
+
+    def _reject(self, reason: str, n: int) -> None:
+        self.rejected[reason] = self.rejected.get(reason, 0) + n
+        self._m_rej.labels(agent=self.name, reason=reason).inc(n)
+
+    # -- history --------------------------------------------------------------------------------------------
+    def on_history(self, msg: Message) -> Any:
+        try:
+            req = p.decode(msg.data)
+            if isinstance(req, p.BarHistoryRequest):
+                book = self._known(req.symbol)
+                return book.bars(req)
+            if isinstance(req, p.TickHistoryRequest):
+                return self._known(req.symbol).ticks(req.start_ns, req.end_ns, req.limit)
+            raise p.ProtocolError(f"unexpected request {type(req).__name__}")
+        except (p.ProtocolError, MarketcoreError, KeyError, TypeError, ValueError) as exc:
+            self._reject("bad_history_request", 1)
+            return p.encode(p.ErrorReply(reason=str(exc)))
+
+    def _known(self, symbol: str) -> SymbolBook:
+        book = self.books.get(symbol.upper())
+        if book is None:
+            raise KeyError(f"unknown symbol {symbol!r}; have {sorted(self.books)}")
+        return book
+
+    # -- status ---------------------------------------------------------------------------------------------
+    def _export_buffers(self) -> None:
+        for symbol, book in self.books.items():
+            for name, buf in book.buffers().items():
+                labels = {"agent": self.name, "role": self.role, "symbol": symbol, "buffer": name}
+                self._m_buf.labels(**labels).set(buf.fill)
+                self._m_rows.labels(**labels).set(len(buf))
+                self._m_comp.labels(**labels).set(buf.compactions)
+
+    def extra_status(self) -> dict[str, Any]:
+        return {
+            "feeders": sorted(self.feeders),
+            "symbols": {s: b.summary() for s, b in self.books.items()},
+            "buffer_fill": {s: {n: round(buf.fill, 6) for n, buf in b.buffers().items()} for s, b in self.books.items()},
+            "sequence_gaps": self.gaps,
+            "backfilled_ticks": self.backfilled,
+            "rejected": dict(self.rejected),
+        }

@@ -1,0 +1,300 @@
+"""The trader: the only role that talks to the venue. Receives order intents (acknowledged), runs pre-trade risk,
+sends to the paper venue (the embedded broker), tracks orders, positions and PnL, emulates SL/TP when the venue
+cannot hold brackets, and publishes executions and positions. A thin agent on marketcore."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import msgspec
+import numpy as np
+
+from agentcore import Agent, Message, remote
+from marketcore.brackets import BracketEmulator
+from marketcore.errors import MarketcoreError
+from marketcore.instruments import InstrumentRegistry
+from marketcore.orders import CancelOrder, OrderFilled, OrderStatus, OrderTracker, SubmitOrder
+from marketcore.orders import decode as decode_order
+from marketcore.orders import encode as encode_order
+from marketcore.paper import PaperVenue, PaperVenueConfig
+from marketcore.portfolio import Portfolio
+from marketcore.risk import RiskEngine, RiskLimits
+from tradehive import protocol as p
+
+INF = math.inf
+
+
+class TraderConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    router: str = "router"
+    max_order_qty: float = 1_000_000.0
+    max_position: float = 2_000_000.0
+    max_order_notional: float = INF
+    max_gross_notional: float = INF
+    max_orders_per_second: float = 50.0
+    order_burst: int = 20
+    kill_switch: bool = False
+    fee_bps: float = 0.2
+    fee_per_order: float = 0.0
+    slippage_ticks: float = 0.0
+    latency_ms: float = 0.0
+    venue_brackets: bool = False  # False: the paper venue holds no SL/TP and the trader emulates them
+    position_interval_s: float = 1.0
+    recent_events: int = 50
+
+
+class TraderAgent(Agent):
+    role = "trader"
+    Config = TraderConfig
+    config_prefix = "TRADEHIVE_TRADER_"
+
+    def on_init(self) -> None:
+        cfg: TraderConfig = self.config
+        self.instruments = InstrumentRegistry.default()
+        self.venue = PaperVenue(
+            PaperVenueConfig(fee_bps=cfg.fee_bps, fee_per_order=cfg.fee_per_order, slippage_ticks=cfg.slippage_ticks,
+                             latency_ns=int(cfg.latency_ms * 1e6), supports_brackets=cfg.venue_brackets),
+            self.instruments,
+        )  # fmt: skip
+        self.risk = RiskEngine(
+            RiskLimits(max_order_qty=cfg.max_order_qty, max_position=cfg.max_position,
+                       max_order_notional=cfg.max_order_notional, max_gross_notional=cfg.max_gross_notional,
+                       max_orders_per_second=cfg.max_orders_per_second, order_burst=cfg.order_burst,
+                       kill_switch=cfg.kill_switch),
+            self.instruments,
+        )  # fmt: skip
+        self.tracker = OrderTracker()
+        self.emulator = BracketEmulator()
+        self.portfolio = Portfolio(self.instruments)
+        self.fills: list[OrderFilled] = []
+        self.recent: list[dict[str, Any]] = []
+        self.counts = {"intents": 0, "duplicates": 0, "risk_rejected": 0, "venue_rejected": 0, "bad_intents": 0,
+                       "emulated_exits": 0, "bracket_cancels": 0, "quotes": 0}  # fmt: skip
+        m = self.metrics
+        self._m_hop = m.histogram("tradehive_hop_latency_seconds", "Send-to-handler latency of one hop.", ["hop"])
+        self._m_orders = m.counter("tradehive_trader_order_events_total", "Order events by type.", ["event"])
+        self._m_risk = m.counter("tradehive_trader_risk_rejections_total", "Pre-trade risk rejections.", ["rule"])
+        self._m_fills = m.counter("tradehive_trader_fills_total", "Fills.", ["symbol"])
+        self._m_pos = m.gauge("tradehive_trader_position", "Signed position.", ["symbol"])
+        self._m_pnl = m.gauge("tradehive_trader_pnl", "PnL in quote currency.", ["currency", "kind"])
+        self._m_kill = m.gauge("tradehive_trader_kill_switch", "1 while the kill switch halts new orders.")
+        self._m_open = m.gauge("tradehive_trader_open_orders", "Orders not yet in a final state.")
+        self._hop_in = self._m_hop.labels(agent=self.name, hop="brain_to_trader")
+        self._hop_quote = self._m_hop.labels(agent=self.name, hop="router_to_trader")
+        self._hop_venue = self._m_hop.labels(agent=self.name, hop="trader_to_venue")
+        self.bind("ROUTER", p.TRADER_ORDERS, handler=self.on_intent)
+        self.bind("PUB", p.TRADER_EVENTS)
+        self.connect(f"{cfg.router}.{p.ROUTER_MARKET}", handler={"tick.": self.on_ticks}, alias="market", timeout=30.0)
+        self.every(cfg.position_interval_s, self.publish_positions)
+
+    # -- quotes ---------------------------------------------------------------------------------------------
+    def on_ticks(self, msg: Message) -> None:
+        self._hop_quote.observe(max(0.0, (time.time_ns() - msg.sent_ns) / 1e9))
+        symbol = msg.topic[len("tick.") :]
+        ticks = msg.data
+        if not ticks.size or symbol not in self.instruments:
+            return
+        self.counts["quotes"] += int(ticks.size)
+        quote_feed = bool(np.isfinite(ticks["bid"][-1]))
+        if self.venue.busy(symbol) or any(b.symbol == symbol for b in self.emulator.armed):
+            rows = ticks  # orders in flight or resting, or an emulated bracket: every quote matters
+        else:
+            rows = ticks[-1:]
+        for t in rows:
+            ts = int(t["ts"])
+            bid, ask = (float(t["bid"]), float(t["ask"])) if quote_feed else (float(t["last"]), float(t["last"]))
+            self._handle(self.venue.on_quote(symbol, ts, bid, ask))
+            for exit_cmd in self.emulator.on_quote(symbol, ts, bid, ask):
+                self.counts["emulated_exits"] += 1
+                self._place(exit_cmd, ts)
+        last = rows[-1]
+        bid, ask = (float(last["bid"]), float(last["ask"])) if quote_feed else (float(last["last"]),) * 2
+        self.portfolio.on_quote(symbol, bid, ask)
+
+    # -- intents --------------------------------------------------------------------------------------------
+    def on_intent(self, msg: Message) -> Any:
+        """ROUTER handler: the return value (an OrderAck) goes back to the brain that sent the intent."""
+        try:
+            cmd = decode_order(msg.data)
+        except MarketcoreError as exc:
+            self.counts["bad_intents"] += 1
+            self._handler_error("intent", exc)
+            return p.encode(p.OrderAck(client_order_id="", accepted=False, reason=f"undecodable: {exc}"))
+        if isinstance(cmd, CancelOrder):
+            self._handle(self.venue.cancel(cmd, self._now(cmd.symbol)))
+            return p.encode(p.OrderAck(client_order_id=cmd.client_order_id, accepted=True))
+        if not isinstance(cmd, SubmitOrder):
+            self.counts["bad_intents"] += 1
+            return p.encode(p.OrderAck(client_order_id="", accepted=False, reason=f"not an order: {type(cmd).__name__}"))
+        if cmd.ts_ns:
+            self._hop_in.observe(max(0.0, (time.time_ns() - cmd.ts_ns) / 1e9))
+        self.counts["intents"] += 1
+        return p.encode(self._accept(cmd))
+
+    def _accept(self, cmd: SubmitOrder) -> p.OrderAck:
+        cid = cmd.client_order_id
+        if cid in self.tracker:
+            self.counts["duplicates"] += 1
+            order = self.tracker.get(cid)
+            accepted = order is not None and order.status is not OrderStatus.REJECTED
+            return p.OrderAck(client_order_id=cid, accepted=accepted, duplicate=True)
+        if cmd.symbol not in self.instruments:
+            self.counts["venue_rejected"] += 1
+            return p.OrderAck(client_order_id=cid, accepted=False, reason=f"unknown symbol {cmd.symbol!r}")
+        now = self._now(cmd.symbol)
+        quote = self.venue.quote(cmd.symbol)
+        price = (quote.ask if cmd.side.sign > 0 else quote.bid) if quote else math.nan
+        position = self.portfolio.position(cmd.symbol).qty
+        gross = self._gross()
+        rejection = self.risk.check(cmd, position, price, now, gross)
+        if rejection is not None:
+            self.counts["risk_rejected"] += 1
+            self._m_risk.labels(agent=self.name, rule=rejection.rule).inc()
+            self.log.warning("risk rejected", client_order_id=cid, rule=rejection.rule, detail=rejection.detail)
+            return p.OrderAck(client_order_id=cid, accepted=False, reason=rejection.detail, rule=rejection.rule)
+        self._place(cmd, now)
+        order = self.tracker.get(cid)
+        if order is not None and order.status is OrderStatus.REJECTED:
+            return p.OrderAck(client_order_id=cid, accepted=False, reason="rejected by the venue")
+        return p.OrderAck(client_order_id=cid, accepted=True)
+
+    def _place(self, cmd: SubmitOrder, now: int) -> None:
+        if cmd.client_order_id in self.tracker:
+            return
+        self.tracker.track(cmd).order.mark_submitted()
+        t0 = time.perf_counter()
+        events = self.venue.submit(cmd, now)
+        self._hop_venue.observe(time.perf_counter() - t0)
+        self._handle(events)
+
+    # -- events ---------------------------------------------------------------------------------------------
+    def _handle(self, events: list[Any]) -> None:
+        for ev in events:
+            tag = type(ev).__name__
+            try:
+                order = self.tracker.apply(ev)
+            except MarketcoreError as exc:
+                self._handler_error("order event", exc)
+                order = None
+            self._m_orders.labels(agent=self.name, event=tag).inc()
+            if tag == "OrderRejected":
+                self.counts["venue_rejected"] += 1
+            if isinstance(ev, OrderFilled):
+                self._on_fill(ev, order)
+            self.send(p.TRADER_EVENTS, encode_order(ev), topic=p.exec_topic(self.name), type_=_tag(ev))
+            self._remember(ev)
+
+    def _on_fill(self, fill: OrderFilled, order: Any) -> None:
+        self.fills.append(fill)
+        self.portfolio.apply_fill(fill)
+        self._m_fills.labels(agent=self.name, symbol=fill.symbol).inc()
+        cmd = order.command if order is not None else None
+        is_child = order is not None and order.parent_id is not None
+        if cmd is not None and cmd.has_bracket and not self.config.venue_brackets and order.status is OrderStatus.FILLED:
+            self.emulator.arm_from_entry(cmd, order.filled_qty)
+        if not is_child and self.portfolio.position(fill.symbol).qty == 0.0:
+            self._cancel_brackets(fill.symbol, fill.ts_ns)
+
+    def _cancel_brackets(self, symbol: str, now: int) -> None:
+        """A position closed by a plain order leaves its SL/TP orphaned: cancel (or disarm) them."""
+        for b in self.emulator.armed:
+            if b.symbol == symbol and self.emulator.disarm(b.parent_id):
+                self.counts["bracket_cancels"] += 1
+        for o in self.tracker.open_orders(symbol):
+            if o.parent_id is not None:
+                self.counts["bracket_cancels"] += 1
+                self._handle(self.venue.cancel(CancelOrder(o.client_order_id, symbol, now), now))
+
+    def _remember(self, ev: Any) -> None:
+        self.recent = [*self.recent[-(self.config.recent_events - 1) :], msgspec.to_builtins(ev)]
+
+    # -- positions and PnL ----------------------------------------------------------------------------------
+    def _now(self, symbol: str) -> int:
+        q = self.venue.quote(symbol)
+        return q.ts_ns if q is not None else time.time_ns()
+
+    def _gross(self) -> float:
+        g = 0.0
+        for cur in self._currencies():
+            v = self.portfolio.gross_notional(cur)
+            g += 0.0 if math.isnan(v) else v
+        return g
+
+    def _currencies(self) -> list[str]:
+        return sorted({pos.currency for pos in self.portfolio.positions.values()})
+
+    def pnl(self) -> dict[str, dict[str, float]]:
+        out = {}
+        for cur in self._currencies():
+            out[cur] = {
+                "realised": self.portfolio.realised_pnl(cur),
+                "unrealised": self.portfolio.unrealised_pnl(cur),
+                "fees": self.portfolio.fees(cur),
+            }
+            out[cur]["net"] = out[cur]["realised"] - out[cur]["fees"] + out[cur]["unrealised"]
+        return {cur: {k: _num(v) for k, v in vals.items()} for cur, vals in out.items()}  # type: ignore[misc]
+
+    def positions(self) -> dict[str, dict[str, float | None]]:
+        return {s: {"qty": pos.qty, "avg_price": _num(pos.avg_price), "realised": pos.realised_pnl, "fees": pos.fees}
+                for s, pos in self.portfolio.positions.items()}  # fmt: skip
+
+    def publish_positions(self) -> None:
+        pnl = self.pnl()
+        for s, pos in self.portfolio.positions.items():
+            self._m_pos.labels(agent=self.name, symbol=s).set(pos.qty)
+        for cur, vals in pnl.items():
+            for kind, v in vals.items():
+                self._m_pnl.labels(agent=self.name, currency=cur, kind=kind).set(math.nan if v is None else v)
+        self._m_kill.labels(agent=self.name).set(1.0 if self.risk.halted else 0.0)
+        self._m_open.labels(agent=self.name).set(len(self.tracker.open_orders()))
+        report = p.PositionReport(
+            trader=self.name, ts_ns=time.time_ns(), positions=self.positions(),
+            realised_pnl=sum(v["realised"] or 0.0 for v in pnl.values()),
+            unrealised_pnl=sum(v["unrealised"] or 0.0 for v in pnl.values()),
+            fees=sum(v["fees"] or 0.0 for v in pnl.values()),
+        )  # fmt: skip
+        self.send(p.TRADER_EVENTS, p.encode(report), topic=p.pos_topic(self.name), type_=p.TYPE_POSITIONS)
+
+    # -- remote control -------------------------------------------------------------------------------------
+    @remote
+    def kill_switch(self, engage: bool = True, reason: str = "manual") -> bool:
+        """Halt (True) or allow (False) new orders; cancels always pass. Returns the new state."""
+        if engage:
+            self.risk.engage_kill_switch(reason)
+        else:
+            self.risk.disengage_kill_switch()
+        self.log.warning("kill switch", engaged=self.risk.halted, reason=reason)
+        self._m_kill.labels(agent=self.name).set(1.0 if self.risk.halted else 0.0)
+        return self.risk.halted
+
+    @remote
+    def fills_list(self) -> list[dict[str, Any]]:
+        """Every fill so far (for reconciliation and tests)."""
+        return [msgspec.to_builtins(f) for f in self.fills]
+
+    def extra_status(self) -> dict[str, Any]:
+        by_status: dict[str, int] = {}
+        for o in self.tracker._orders.values():  # noqa: SLF001 - read-only summary
+            by_status[o.status.name] = by_status.get(o.status.name, 0) + 1
+        return {
+            "orders": {"total": len(self.tracker), "by_status": by_status, "open": len(self.tracker.open_orders())},
+            "fills": len(self.fills),
+            "positions": self.positions(),
+            "pnl": self.pnl(),
+            "kill_switch": self.risk.halted,
+            "risk_rejections": dict(self.risk.rejections),
+            "emulated_brackets": len(self.emulator.armed),
+            "recent_events": self.recent[-10:],
+            **self.counts,
+        }
+
+
+def _num(v: float) -> float | None:
+    """JSON has no NaN: an unknown value (no mark yet, flat position's average) is null."""
+    return None if math.isnan(v) else v
+
+
+def _tag(ev: Any) -> str:
+    """The event's wire tag (``OrderFilled`` -> ``order_filled``), used as the message type."""
+    return "".join("_" + c.lower() if c.isupper() else c for c in type(ev).__name__).lstrip("_")
