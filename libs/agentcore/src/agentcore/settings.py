@@ -71,7 +71,13 @@ def build(cls: type[S], values: Mapping[str, Any], *, source: str) -> S:
 def from_env(cls: type[S], prefix: str, environ: Mapping[str, str] | None = None) -> S:
     """Read ``cls`` from ``PREFIX_FIELD`` variables; any other ``PREFIX_*`` variable is an error."""
     env = os.environ if environ is None else environ
-    return build(cls, _prefixed(env, prefix), source=f"environment ({prefix}*)")
+    values = _prefixed(env, prefix)
+    fields = sorted(f.name for f in msgspec.structs.fields(cls))
+    unknown = sorted(prefix + k.upper() for k in values if k not in fields)
+    if unknown:  # named as the user wrote them, so a typo is found at once
+        valid = ", ".join(prefix + f.upper() for f in fields)
+        raise ConfigError(f"unknown environment variable(s) {', '.join(unknown)}; valid: {valid}")
+    return build(cls, values, source=f"environment ({prefix}*)")
 
 
 def to_env(values: Mapping[str, Any], prefix: str) -> dict[str, str]:
