@@ -29,6 +29,11 @@ PEER: dict[str, str] = {
     "REP": "REQ", "REQ": "REP", "ROUTER": "DEALER", "DEALER": "ROUTER",
 }  # fmt: skip
 RECEIVING = frozenset({"SUB", "PULL", "REP", "ROUTER", "DEALER"})
+_MORE_NB = zmq.SNDMORE | zmq.NOBLOCK
+_RCVMORE = int(zmq.RCVMORE)
+# the backend's own getsockopt: pyzmq's public one wraps the option in an enum first, which costs more
+# than the recv itself; RCVMORE is read once per frame, so this is most of the per-message overhead saved
+_getsockopt: Callable[[Any, int], Any] = getattr(zmq.backend.Socket, "get", zmq.Socket.getsockopt)
 DRAIN_MAX = 2048  # messages taken from one socket per loop turn before looking at the others
 
 
@@ -82,56 +87,84 @@ class Channel:
         self.handlers = handlers
         self.endpoints: list[str] = []
         self._on_error = on_error
-        self._seq_out: dict[str, int] = {}
+        self.replies = pattern in ("REP", "ROUTER")
+        self._payload_at = 3 if pattern == "ROUTER" else 2  # the payload frame's index (after a ROUTER ident)
+        self._out: dict[str | bytes, list[Any]] = {}
         self._seq_in: dict[tuple[str, str], int] = {}
 
-    # -- sending -------------------------------------------------------------------------------------------------
+    # -- sending ---------------------------------------------------------------------------------------------
     def next_seq(self, topic: str) -> int:
-        seq = self._seq_out.get(topic, 0) + 1
-        self._seq_out[topic] = seq
-        return seq
+        state = self._topic_out(topic)
+        state[1] += 1
+        return int(state[1])
 
-    def send(self, data: Any, topic: str = "", type_: str = "", kind: str | None = None, prefix: Any = None) -> bool:
-        frames = wire.encode(topic, data, sender=self.sender, seq=self.next_seq(topic), type_=type_, kind=kind)
-        if prefix is not None:
-            frames = [prefix, *frames]
+    def _topic_out(self, topic: str | bytes) -> list[Any]:
+        """``[topic bytes, last seq]`` of an outgoing topic: a send encodes no topic, allocates little."""
+        state = self._out.get(topic)
+        if state is None:
+            btopic = topic.encode() if isinstance(topic, str) else bytes(topic)
+            state = self._out[topic] = [btopic, 0]
+        return state
+
+    def send(
+        self, data: Any, topic: str = "", type_: str = "", kind: str | None = None, prefix: Any = None
+    ) -> bool:
+        """Encode and queue one message without blocking; False (counted as dropped) when the queue is full."""
+        kind_, payload, extra = wire.encode_payload(data, kind)
+        state = self._out.get(topic) or self._topic_out(topic)
+        seq = state[1] = state[1] + 1  # taken even if the send fails: the receiver sees the drop as a gap
+        header = wire.encode_header(kind_, type_, self.sender, seq, extra)
+        send = self.sock.send
         try:
-            self.sock.send_multipart(frames, zmq.NOBLOCK, copy=False)
+            if prefix is not None:
+                send(prefix, _MORE_NB)
+            send(state[0], _MORE_NB)
         except zmq.Again:
             self.stats.dropped += 1
             return False
-        self.stats.sent += 1
-        payload = frames[-1]
-        self.stats.bytes_sent += payload.nbytes if hasattr(payload, "nbytes") else len(payload)
+        send(header, _MORE_NB)  # once the first part is queued the others are too (multipart is atomic)
+        if kind_ == wire.KIND_NUMPY:
+            send(payload, zmq.NOBLOCK, copy=False)
+            nbytes = payload.nbytes
+        else:
+            send(payload, zmq.NOBLOCK)
+            nbytes = len(payload) if type(payload) is bytes else memoryview(payload).nbytes
+        stats = self.stats
+        stats.sent += 1
+        stats.bytes_sent += nbytes
         return True
 
-    # -- receiving -----------------------------------------------------------------------------------------------
-    def _track_seq(self, msg: Message) -> None:
-        key = (msg.sender, msg.topic)
-        last = self._seq_in.get(key)
-        if last is not None and msg.seq != last + 1:
-            if msg.seq > last + 1:
-                self.stats.gaps += msg.seq - last - 1
-            # msg.seq <= last: the publisher restarted (or duplicated): start counting afresh
-        self._seq_in[key] = msg.seq
-
+    # -- receiving -------------------------------------------------------------------------------------------
     def malformed(self, reason: str) -> None:
         self.stats.malformed[reason] = self.stats.malformed.get(reason, 0) + 1
 
+    def _recv_frames(self) -> list[Any]:
+        """One whole message; small frames as bytes, a numpy payload as a zero-copy ``zmq.Frame``."""
+        sock = self.sock
+        recv = sock.recv
+        parts: list[Any] = [recv(zmq.NOBLOCK)]  # raises zmq.Again when nothing is queued
+        at = self._payload_at
+        while _getsockopt(sock, _RCVMORE):
+            if len(parts) == at and wire.NUMPY_MARK in parts[-1]:
+                parts.append(recv(zmq.NOBLOCK, copy=False))
+            else:
+                parts.append(recv(zmq.NOBLOCK))
+        return parts
+
     def drain(self) -> int:
         """Receive and dispatch what is queued (bounded per call); returns the number of messages taken."""
-        sock, stats = self.sock, self.stats
-        n = 0
+        stats, seq_in, recv_frames, decode = self.stats, self._seq_in, self._recv_frames, wire.decode
         routed = self.pattern == "ROUTER"
+        n = 0
         while n < DRAIN_MAX:
             try:
-                frames = sock.recv_multipart(zmq.NOBLOCK, copy=False)
+                frames = recv_frames()
             except zmq.Again:
                 break
             n += 1
-            ident = frames.pop(0) if routed and frames else None
+            ident = frames.pop(0) if routed else None
             try:
-                msg = wire.decode(frames)
+                msg = decode(frames)
             except WireError as exc:
                 self.malformed(exc.reason)
                 self._on_error(self.alias, exc)
@@ -140,8 +173,14 @@ class Channel:
                 continue
             stats.received += 1
             stats.bytes_received += msg.nbytes
-            if msg.seq:
-                self._track_seq(msg)
+            seq = msg.seq
+            if seq:
+                key = (msg.sender, msg.topic)
+                last = seq_in.get(key)
+                if last is not None and seq > last + 1:
+                    stats.gaps += seq - last - 1
+                # seq <= last: the publisher restarted (or duplicated): start counting afresh
+                seq_in[key] = seq
             self._dispatch(msg, ident)
         return n
 
@@ -158,9 +197,7 @@ class Channel:
                 self.stats.handler_errors += 1
                 self._on_error(self.alias, exc)
             self.stats.handler_seconds.observe(time.perf_counter() - t0)
-        if self.pattern == "REP":
-            self._reply(result, error, None)
-        elif self.pattern == "ROUTER" and (result is not None or error is not None):
+        if self.replies and (self.pattern == "REP" or result is not None or error is not None):
             self._reply(result, error, ident)
 
     def _reply(self, result: Any, error: BaseException | None, ident: Any) -> None:

@@ -7,17 +7,24 @@ Every message is a multipart ``[topic, header, payload]``:
   numpy payloads, ``"d"`` (dtype description) and ``"sh"`` (shape).
 * ``payload`` — one frame whose encoding ``kind`` names: ``"n"`` raw numpy buffer (sent zero-copy, received as a
   read-only array over the frame), ``"b"`` opaque bytes, ``"m"`` msgpack (plain data only: no extension types,
-  so no code can travel), ``"e"`` an error reply (msgpack string).
+  so no code can travel), ``"e"`` an error reply (msgpack string). msgpack is written and read with msgspec
+  (the builtin types, and whatever msgspec encodes natively: sets and tuples as arrays, datetimes as strings,
+  Structs and dataclasses as maps); an extension value arrives as an inert ``msgspec.msgpack.Ext``.
 
-Nothing here ever unpickles: msgpack with ``strict_map_key`` and no ext hook decodes data, never objects.
+The hot path builds the header from a cached prefix per (kind, type, sender) plus ``s`` and ``ns`` as
+fixed-width uint64, and reads it with a typed msgspec decoder; a header that does not fit that shape goes
+through the slow, checking path, so every malformed message keeps its precise ``reason``.
+
+Nothing here ever unpickles: msgspec with no ext hook decodes data, never objects.
 """
 
 from __future__ import annotations
 
+import struct
 import time
 from typing import Any, Final
 
-import msgpack
+import msgspec
 import numpy as np
 import zmq
 
@@ -30,8 +37,34 @@ KIND_MSGPACK: Final = "m"
 KIND_ERROR: Final = "e"
 _KINDS: Final = frozenset({KIND_NUMPY, KIND_BYTES, KIND_MSGPACK, KIND_ERROR})
 
-_packb = msgpack.Packer(use_bin_type=True).pack
+# msgspec encodes and decodes plain data only (no ext hook: an extension arrives as an inert ``Ext`` value)
+_encode: Final = msgspec.msgpack.Encoder().encode
+_decode_any: Final = msgspec.msgpack.Decoder().decode
 _dtype_cache: dict[Any, np.dtype] = {}
+_descr_cache: dict[np.dtype, Any] = {}
+_prefix_cache: dict[tuple[str, str, str], bytes] = {}
+# the header's tail, "s" and "ns" as msgpack uint64 (a valid, fixed-width msgpack encoding of the same ints)
+_TAIL: Final = struct.Struct(">3sQ4sQ")
+_S_KEY: Final = b"\xa1s\xcf"
+_NS_KEY: Final = b"\xa2ns\xcf"
+_U64: Final = 1 << 64
+NUMPY_MARK: Final = _encode("k") + _encode(KIND_NUMPY)  # in a header: its payload is a numpy buffer
+
+
+class _Header(msgspec.Struct, gc=False):
+    """The header as the fast path reads it; anything that does not fit goes to the checking slow path."""
+
+    v: int
+    k: str
+    p: str
+    s: int
+    ns: int
+    t: str = ""
+    d: Any = None
+    sh: Any = None
+
+
+_decode_header: Final = msgspec.msgpack.Decoder(_Header).decode
 
 
 class Message:
@@ -59,15 +92,33 @@ class Message:
 
 
 def _dtype_descr(dtype: np.dtype) -> Any:
+    cached = _descr_cache.get(dtype)
+    if cached is not None:
+        return cached
     if dtype.fields is None:
-        return dtype.str
-    if dtype.hasobject:
+        descr: Any = dtype.str
+    elif dtype.hasobject:
         raise WireError("unsupported payload", "object dtypes cannot travel on the wire")
-    return [list(f) for f in dtype.descr]
+    else:
+        descr = [list(f) for f in dtype.descr]
+    if len(_descr_cache) < 1000:
+        _descr_cache[dtype] = descr
+    return descr
+
+
+def _descr_key(descr: Any) -> Any:
+    if isinstance(descr, str):
+        return descr
+    try:
+        key = tuple(tuple(f) for f in descr)
+        hash(key)
+        return key
+    except TypeError:  # nested fields or sub-array shapes: lists inside
+        return repr(descr)
 
 
 def _dtype_from_descr(descr: Any) -> np.dtype:
-    key = descr if isinstance(descr, str) else repr(descr)
+    key = _descr_key(descr)
     cached = _dtype_cache.get(key)
     if cached is not None:
         return cached
@@ -77,8 +128,56 @@ def _dtype_from_descr(descr: Any) -> np.dtype:
         raise WireError("bad dtype", repr(descr)) from exc
     if dtype.hasobject:
         raise WireError("bad dtype", "object dtypes are refused")
-    _dtype_cache[key] = dtype
+    if len(_dtype_cache) < 1000:
+        _dtype_cache[key] = dtype
     return dtype
+
+
+def header_prefix(kind: str, type_: str, sender: str) -> bytes:
+    """The constant head of a header: a 6-entry map's ``v``, ``k``, ``t``, ``p`` (cached per triple)."""
+    key = (kind, type_, sender)
+    prefix = _prefix_cache.get(key)
+    if prefix is None:
+        fields = ("v", WIRE_VERSION, "k", kind, "t", type_, "p", sender)
+        prefix = b"\x86" + b"".join(_encode(x) for x in fields)
+        if len(_prefix_cache) < 10_000:
+            _prefix_cache[key] = prefix
+    return prefix
+
+
+def encode_header(kind: str, type_: str, sender: str, seq: int, extra: dict[str, Any] | None = None) -> bytes:
+    """The header frame; stamps the send time. ``extra`` holds the numpy fields (``d``, ``sh``)."""
+    ns = time.time_ns()
+    if extra is None and 0 <= seq < _U64:
+        return header_prefix(kind, type_, sender) + _TAIL.pack(_S_KEY, seq, _NS_KEY, ns)
+    header = {"v": WIRE_VERSION, "k": kind, "t": type_, "p": sender, "s": seq, "ns": ns}
+    if extra:
+        header.update(extra)
+    try:
+        return _encode(header)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise WireError("unserialisable payload", "header field out of range") from exc
+
+
+def encode_payload(data: Any, kind: str | None = None) -> tuple[str, Any, dict[str, Any] | None]:
+    """``(kind, payload, extra header fields)``; numpy arrays are returned as themselves (sent zero-copy)."""
+    if kind is None and type(data) is dict:
+        try:
+            return KIND_MSGPACK, _encode(data), None
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise WireError("unserialisable payload", type(data).__name__) from exc
+    if isinstance(data, np.ndarray):
+        if not data.flags.c_contiguous:
+            data = np.ascontiguousarray(data)
+        return KIND_NUMPY, data, {"d": _dtype_descr(data.dtype), "sh": list(data.shape)}
+    if kind == KIND_ERROR:
+        return KIND_ERROR, _encode(str(data)), None
+    if isinstance(data, bytes | bytearray | memoryview):
+        return KIND_BYTES, data, None
+    try:
+        return KIND_MSGPACK, _encode(data), None
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise WireError("unserialisable payload", type(data).__name__) from exc
 
 
 def encode(
@@ -86,39 +185,44 @@ def encode(
 ) -> list[Any]:
     """Build the frames for ``data``; numpy arrays are returned as themselves (sent zero-copy by pyzmq)."""
     btopic = topic if isinstance(topic, bytes) else topic.encode()
-    header: dict[str, Any] = {"v": WIRE_VERSION, "t": type_, "p": sender, "s": seq, "ns": time.time_ns()}
-    if isinstance(data, np.ndarray):
-        if not data.flags.c_contiguous:
-            data = np.ascontiguousarray(data)
-        header["k"] = KIND_NUMPY
-        header["d"] = _dtype_descr(data.dtype)
-        header["sh"] = list(data.shape)
-        payload: Any = data
-    elif kind == KIND_ERROR:
-        header["k"] = KIND_ERROR
-        payload = _packb(str(data))
-    elif isinstance(data, bytes | bytearray | memoryview):
-        header["k"] = KIND_BYTES
-        payload = data
-    else:
-        header["k"] = KIND_MSGPACK
-        try:
-            payload = _packb(data)
-        except (TypeError, ValueError) as exc:
-            raise WireError("unserialisable payload", type(data).__name__) from exc
-    return [btopic, _packb(header), payload]
+    kind_, payload, extra = encode_payload(data, kind)
+    return [btopic, encode_header(kind_, type_, sender, seq, extra), payload]
 
 
-def decode(frames: list[zmq.Frame] | list[bytes]) -> Message:
+def _as_bytes(frame: Any) -> bytes:
+    if type(frame) is bytes:
+        return frame
+    return frame.bytes if isinstance(frame, zmq.Frame) else bytes(frame)
+
+
+def decode(frames: list[zmq.Frame] | list[bytes] | list[Any]) -> Message:
     """Parse received frames; raises :class:`WireError` (with a bounded ``reason``) on anything malformed."""
     if len(frames) != 3:
         raise WireError("frame count", f"expected 3 frames, got {len(frames)}")
     f_topic, f_header, f_payload = frames
-    b_topic = f_topic.bytes if isinstance(f_topic, zmq.Frame) else f_topic
-    b_header = f_header.bytes if isinstance(f_header, zmq.Frame) else f_header
+    b_header = _as_bytes(f_header)
     try:
-        header = msgpack.unpackb(b_header, raw=False, strict_map_key=True)
-    except Exception as exc:  # msgpack raises several unrelated types on garbage
+        h = _decode_header(b_header)
+    except msgspec.DecodeError:  # not the usual shape: the slow path says exactly what is wrong, or coerces
+        h = _checked_header(b_header)
+    if h.v != WIRE_VERSION:
+        raise WireError("version", f"wire version {h.v!r}, this side speaks {WIRE_VERSION}")
+    kind = h.k
+    if kind not in _KINDS:
+        raise WireError("bad header", f"unknown payload kind {kind!r}")
+    try:
+        topic = _as_bytes(f_topic).decode()
+    except UnicodeDecodeError as exc:
+        raise WireError("bad header", "missing or mistyped field") from exc
+    buf = f_payload.buffer if isinstance(f_payload, zmq.Frame) else f_payload
+    nbytes = len(buf) if type(buf) is bytes else memoryview(buf).nbytes
+    return Message(topic, kind, h.t, h.p, h.s, h.ns, _decode_payload(kind, h, buf), nbytes)
+
+
+def _checked_header(b_header: bytes) -> _Header:
+    try:
+        header = _decode_any(b_header)
+    except Exception as exc:  # any garbage
         raise WireError("bad header", "header is not msgpack") from exc
     if not isinstance(header, dict):
         raise WireError("bad header", "header is not a map")
@@ -129,23 +233,18 @@ def decode(frames: list[zmq.Frame] | list[bytes]) -> Message:
     if kind not in _KINDS:
         raise WireError("bad header", f"unknown payload kind {kind!r}")
     try:
-        topic = b_topic.decode()
-        seq = int(header["s"])
-        sent_ns = int(header["ns"])
-        sender = str(header["p"])
-        type_ = str(header.get("t", ""))
-    except (KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
+        return _Header(
+            v=version, k=kind, p=str(header["p"]), s=int(header["s"]), ns=int(header["ns"]),
+            t=str(header.get("t", "")), d=header.get("d"), sh=header.get("sh"),
+        )  # fmt: skip
+    except (KeyError, TypeError, ValueError) as exc:
         raise WireError("bad header", "missing or mistyped field") from exc
-    buf = f_payload.buffer if isinstance(f_payload, zmq.Frame) else f_payload
-    nbytes = len(buf) if not isinstance(buf, memoryview) else buf.nbytes
-    data = _decode_payload(kind, header, buf)
-    return Message(topic, kind, type_, sender, seq, sent_ns, data, nbytes)
 
 
-def _decode_payload(kind: str, header: dict[str, Any], buf: Any) -> Any:
+def _decode_payload(kind: str, header: _Header, buf: Any) -> Any:
     if kind == KIND_NUMPY:
-        dtype = _dtype_from_descr(header.get("d"))
-        shape = header.get("sh")
+        dtype = _dtype_from_descr(header.d)
+        shape = header.sh
         try:
             arr = np.frombuffer(buf, dtype=dtype)
             return arr.reshape(shape) if shape is not None and len(shape) != 1 else arr
@@ -154,7 +253,7 @@ def _decode_payload(kind: str, header: dict[str, Any], buf: Any) -> Any:
     if kind == KIND_BYTES:
         return bytes(buf)
     try:
-        value = msgpack.unpackb(buf, raw=False, strict_map_key=False)
+        value = _decode_any(buf)
     except Exception as exc:
         raise WireError("bad payload", "payload is not msgpack") from exc
     return value
