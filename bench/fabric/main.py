@@ -111,7 +111,7 @@ class AgentcoreAdapter:
     def __init__(self, method: str) -> None:
         port = free_port()
         os.environ["PYTHONPATH"] = child_env()["PYTHONPATH"]
-        self.ns = NameServerProcess(port=port)
+        self.ns = NameServerProcess(port=port, method=method)
         kw: dict[str, Any] = {"method": method} if method != "exec" else {}
         pend = [process.start(f"ac_agents:{cls}", name, _settings(port), **kw)
                 for cls, name in (("Source", "bsrc"), ("Sink", "bsink"))]  # fmt: skip
@@ -147,7 +147,7 @@ def agentcore_startup(runs: int, method: str) -> list[float]:
     for _ in range(runs):
         port = free_port()
         t0 = time.perf_counter()
-        ns = NameServerProcess(port=port)
+        ns = NameServerProcess(port=port, method=method)
         pend = [process.start("ac_agents:Idle", f"idle{i}", _settings(port), **kw) for i in range(8)]
         procs = [p.wait_ready(30) for p in pend]
         out.append(time.perf_counter() - t0)

@@ -13,6 +13,7 @@ import Pyro5.nameserver
 
 from agentcore import naming
 from agentcore.errors import NameServerError
+from agentcore.forked import can_fork, fork_call
 
 
 def serve(host: str = "127.0.0.1", port: int = 9090, advertise: str = "", storage: str | None = None,
@@ -32,13 +33,21 @@ def serve(host: str = "127.0.0.1", port: int = 9090, advertise: str = "", storag
 class NameServerProcess:
     """A name server in a child process (``agentcore nameserver``), ready when it answers a ping."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 9090, timeout: float = 10.0) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 9090, timeout: float = 10.0, method: str = "exec"
+    ) -> None:
+        """``method="fork"`` forks this process (tens of ms instead of an interpreter start) when it is
+        single-threaded; otherwise, or with ``"exec"``, runs ``python -m agentcore.cli nameserver``."""
         self.host, self.port = host, port
         env = {k: v for k, v in os.environ.items() if not k.startswith("PYRO_")}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "agentcore.cli", "nameserver", "--host", host, "--port", str(port)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )  # fmt: skip
+        self.proc: Any
+        if method == "fork" and can_fork():
+            self.proc = fork_call(lambda: serve(host, port), env)
+        else:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "agentcore.cli", "nameserver", "--host", host, "--port", str(port)],
+                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            )  # fmt: skip
         self._wait_ready(timeout)
 
     def _wait_ready(self, timeout: float) -> None:
