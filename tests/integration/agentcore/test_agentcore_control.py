@@ -1,4 +1,4 @@
-"""Remote control of real agent processes: attributes, helper threads, failing handlers, timeouts, bad frames."""
+"""Remote control of agent processes: attributes, helper threads, failing handlers, timeouts, bad input."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from typing import Any
 import msgpack
 import pytest
 import zmq
-
 from agentcore import wire
 from agentcore.testing import wait_until
 
@@ -52,8 +51,11 @@ def test_helper_threads_calls_run_in_loop(agents: Any, mode: str) -> None:
     p = agents.spawn(f"hammer-{mode.replace('_', '')}").proxy()
     threads, calls = 4, 2500
     p.hammer(threads, calls, mode)
-    c = wait_until(lambda: (c := p.counters())["threads_alive"] == 0 and c["counter"] >= threads * calls and c,
-                   60, message="hammer done")  # fmt: skip
+    c = wait_until(
+        lambda: (c := p.counters())["threads_alive"] == 0 and c["counter"] >= threads * calls and c,
+        60,
+        message="hammer done",
+    )
     time.sleep(0.2)  # nothing more arrives late
     c = p.counters()
     assert c["thread_errors"] == []
@@ -103,7 +105,7 @@ def test_request_timeout_then_socket_works_again(agents: Any) -> None:
 
 def _malformed_metric(text: str, agent: str, alias: str) -> dict[str, float]:
     out = {}
-    pat = re.compile(r'^agentcore_malformed_messages_total\{(?P<labels>[^}]*)\} (?P<v>\S+)$', re.M)
+    pat = re.compile(r"^agentcore_malformed_messages_total\{(?P<labels>[^}]*)\} (?P<v>\S+)$", re.M)
     for m in pat.finditer(text):
         labels = dict(re.findall(r'(\w+)="([^"]*)"', m["labels"]))
         if labels.get("agent") == agent and labels.get("alias") == alias:
@@ -154,13 +156,18 @@ def test_malformed_frames_are_counted_and_survived(agents: Any, free_port: Any, 
         if pattern == "REP":
             assert raw.poll(15_000)
             assert wire.decode(raw.recv_multipart()).data["echo"] == {"i": 7}
-        wait_until(lambda: any(r[5] == {"i": 7} for r in p.summary("in")["records"]), 20,
-                   message="valid message handled after the bad ones")  # fmt: skip
+        wait_until(
+            lambda: any(r[5] == {"i": 7} for r in p.summary("in")["records"]),
+            20,
+            message="valid message handled after the bad ones",
+        )
         st = p.status()
         assert st["sockets"]["in"]["malformed"] == EXPECTED
         status, body = _http(st["metrics_url"])
         assert status == 200
-        assert _malformed_metric(body.decode(), p.status()["name"], "in") == {k: float(v) for k, v in EXPECTED.items()}
+        assert _malformed_metric(body.decode(), p.status()["name"], "in") == {
+            k: float(v) for k, v in EXPECTED.items()
+        }
     finally:
         ctx.destroy(linger=0)
 

@@ -14,7 +14,6 @@ from typing import Any
 import Pyro5.api
 import Pyro5.errors
 import pytest
-
 from agentcore import naming
 from agentcore.launcher import AgentSpec, Launcher, NameServerSpec, RestartPolicy, Topology
 from agentcore.nameserver import NameServerProcess

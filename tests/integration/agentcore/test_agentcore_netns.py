@@ -1,7 +1,8 @@
 """Across hosts: two network namespaces joined by a veth pair, the name server in one, agents in both.
 
-Needs root (``ip netns add``); skips with the reason otherwise. Only addresses inside the two private namespaces
-are configured (10.213.0.1/24 and 10.213.0.2/24); the namespaces (and the veth pair with them) are deleted at the end.
+Needs root (``ip netns add``); skips with the reason otherwise. Only addresses inside the two private
+namespaces are configured (10.213.0.1/24 and 10.213.0.2/24); the namespaces (and with them the veth pair)
+are deleted at the end.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from agentcore.process import PendingAgent, child_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
@@ -95,7 +95,9 @@ def netns_pair() -> Iterator[NetnsPair]:
         yield pair
     finally:
         pair.close()
-    assert not {n for n in pair.names.values()} & set(_ip("netns", "list").stdout.split()), "namespaces left over"
+    assert not {n for n in pair.names.values()} & set(_ip("netns", "list").stdout.split()), (
+        "namespaces left over"
+    )
 
 
 DRIVER = r"""

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from agentcore.testing import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 import zmq
-
 from agentcore import naming
 from agentcore.errors import ResolveError
 from agentcore.loop import ControlChannel, Timers
@@ -102,7 +101,9 @@ def test_topic_handlers_longest_prefix() -> None:
     def h(name: str) -> Any:
         return lambda msg: name
 
-    th = TopicHandlers({"": h("all"), "t": h("t"), "tick": h("tick"), "tick.eur": h("eur"), "tick.eurusd": h("eu")})
+    th = TopicHandlers(
+        {"": h("all"), "t": h("t"), "tick": h("tick"), "tick.eur": h("eur"), "tick.eurusd": h("eu")}
+    )
     assert th.prefixes == ["tick.eurusd", "tick.eur", "tick", "t", ""]
     cases = {"tick.eurusd": "eu", "tick.eurgbp": "eur", "tick.gbp": "tick", "tick": "tick", "trade": "t",
              "x": "all", "": "all", "tic": "t"}  # fmt: skip
@@ -143,8 +144,17 @@ def test_agent_metrics_exported() -> None:
 
 
 def test_naming_helpers() -> None:
-    tags = {"agentcore", "role:feeder", "ep:out=PUB@tcp://10.0.0.1:5000", "ep:a.b=PULL@ipc:///tmp/x", "ep:bad"}
-    assert naming.parse_endpoint_tags(tags) == {"out": ("PUB", "tcp://10.0.0.1:5000"), "a.b": ("PULL", "ipc:///tmp/x")}
+    tags = {
+        "agentcore",
+        "role:feeder",
+        "ep:out=PUB@tcp://10.0.0.1:5000",
+        "ep:a.b=PULL@ipc:///tmp/x",
+        "ep:bad",
+    }
+    assert naming.parse_endpoint_tags(tags) == {
+        "out": ("PUB", "tcp://10.0.0.1:5000"),
+        "a.b": ("PULL", "ipc:///tmp/x"),
+    }
     assert naming.endpoint_tag("out", "PUB", "tcp://h:1") == "ep:out=PUB@tcp://h:1"
     assert naming.tag_value(tags, "role:") == "feeder" and naming.tag_value(tags, "nope:") is None
     assert naming.split_address("router.market.eur") == ("router", "market.eur")
@@ -152,4 +162,6 @@ def test_naming_helpers() -> None:
         naming.split_address("router")
     assert naming.advertised_host("0.0.0.0", "pub.example", "127.0.0.1") == "pub.example"
     assert naming.advertised_host("10.1.2.3", "", "127.0.0.1") == "10.1.2.3"
-    assert naming.advertised_host("0.0.0.0", "", "127.0.0.1") == "127.0.0.1"  # the route towards the name server
+    assert (
+        naming.advertised_host("0.0.0.0", "", "127.0.0.1") == "127.0.0.1"
+    )  # the route towards the name server

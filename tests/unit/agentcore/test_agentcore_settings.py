@@ -1,10 +1,9 @@
-"""Settings from the environment: defaults, conversion, unknown and mistyped keys, JSON lists; agent building."""
+"""Settings from env: defaults, conversion, unknown and mistyped keys, JSON lists; build_agent."""
 
 from __future__ import annotations
 
 import msgspec
 import pytest
-
 from agentcore import settings as st
 from agentcore.agent import Agent
 from agentcore.errors import ConfigError
@@ -30,13 +29,23 @@ class Configured(Agent):
 def test_defaults() -> None:
     s = st.from_env(st.AgentSettings, "AGENTCORE_", {})
     assert s == st.AgentSettings()
-    assert (s.ns_host, s.ns_port, s.bind_host, s.transport, s.register_interval) == ("127.0.0.1", 9090, "127.0.0.1",
-                                                                                    "tcp", 5.0)  # fmt: skip
+    assert (s.ns_host, s.ns_port, s.bind_host, s.transport, s.register_interval) == (
+        "127.0.0.1",
+        9090,
+        "127.0.0.1",
+        "tcp",
+        5.0,
+    )
 
 
 def test_env_values_are_converted() -> None:
-    env = {"AGENTCORE_NS_PORT": "9191", "AGENTCORE_REGISTER_INTERVAL": "0.25", "AGENTCORE_BIND_HOST": "0.0.0.0",
-           "OTHER_THING": "ignored", "AGENTCORE_LINGER_MS": "0"}  # fmt: skip
+    env = {
+        "AGENTCORE_NS_PORT": "9191",
+        "AGENTCORE_REGISTER_INTERVAL": "0.25",
+        "AGENTCORE_BIND_HOST": "0.0.0.0",
+        "OTHER_THING": "ignored",
+        "AGENTCORE_LINGER_MS": "0",
+    }
     s = st.from_env(st.AgentSettings, "AGENTCORE_", env)
     assert (s.ns_port, s.register_interval, s.bind_host, s.linger_ms) == (9191, 0.25, "0.0.0.0", 0)
     with pytest.raises(AttributeError):
@@ -50,17 +59,27 @@ def test_unknown_key_names_it() -> None:
     assert "AGENTCORE_NS_PORT" in str(exc.value)  # the valid names are listed
 
 
-@pytest.mark.parametrize(("key", "value"), [("AGENTCORE_NS_PORT", "ninety"), ("AGENTCORE_REGISTER_INTERVAL", "soon"),
-                                            ("AGENTCORE_SNDHWM", "[1, 2]")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("AGENTCORE_NS_PORT", "ninety"),
+        ("AGENTCORE_REGISTER_INTERVAL", "soon"),
+        ("AGENTCORE_SNDHWM", "[1, 2]"),
+    ],
+)
 def test_mistyped_value(key: str, value: str) -> None:
     with pytest.raises(ConfigError) as exc:
         st.from_env(st.AgentSettings, "AGENTCORE_", {key: value})
-    assert key[len("AGENTCORE_"):].lower() in str(exc.value)
+    assert key[len("AGENTCORE_") :].lower() in str(exc.value)
 
 
 def test_json_lists_maps_and_bools() -> None:
-    env = {"TESTROLE_SYMBOLS": '["EURUSD", "BTCUSDT"]', "TESTROLE_WEIGHTS": '{"a": 0.5}', "TESTROLE_ENABLED": "true",
-           "TESTROLE_NAME": "[not json"}  # fmt: skip
+    env = {
+        "TESTROLE_SYMBOLS": '["EURUSD", "BTCUSDT"]',
+        "TESTROLE_WEIGHTS": '{"a": 0.5}',
+        "TESTROLE_ENABLED": "true",
+        "TESTROLE_NAME": "[not json",
+    }
     c = st.from_env(RoleConfig, "TESTROLE_", env)
     assert c.symbols == ["EURUSD", "BTCUSDT"] and c.weights == {"a": 0.5} and c.enabled is True
     assert c.name == "[not json"  # a str field keeps its text
@@ -93,7 +112,9 @@ def test_build_agent_reads_settings_and_config() -> None:
         build_agent(f"{__name__}:Configured", "c1", {"TESTROLE_WINDW": "7"})
 
 
-@pytest.mark.parametrize("path", ["no.such.module:Agent", f"{__name__}:Missing", f"{__name__}:RoleConfig", "noColon"])
+@pytest.mark.parametrize(
+    "path", ["no.such.module:Agent", f"{__name__}:Missing", f"{__name__}:RoleConfig", "noColon"]
+)
 def test_build_agent_bad_class(path: str) -> None:
     with pytest.raises(ConfigError):
         build_agent(path, "x", {})

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from agentcore.errors import AgentcoreError, ConfigError
 from agentcore.launcher import Launcher, load_topology
 from agentcore.process import child_env

@@ -25,7 +25,7 @@ T = TypeVar("T")
 
 
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that was free a moment ago on ``host`` (the kernel picks it; races are unlikely, not impossible)."""
+    """A TCP port that was free a moment ago on ``host`` (kernel-picked; a race is possible)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind((host, 0))
@@ -51,7 +51,11 @@ def wait_until(
         except Exception as exc:  # noqa: BLE001 - "not yet" until the deadline
             last_exc = exc
         if time.monotonic() >= deadline:
-            detail = f"; last error: {type(last_exc).__name__}: {last_exc}" if last_exc else f"; last value: {last!r}"
+            detail = (
+                f"; last error: {type(last_exc).__name__}: {last_exc}"
+                if last_exc
+                else f"; last value: {last!r}"
+            )
             raise TimeoutError(f"{message} not met within {timeout}s{detail}") from last_exc
         time.sleep(interval)
 
@@ -60,7 +64,7 @@ def describe(data: Any) -> Any:
     """A plain-data summary of a received payload (numpy arrays by dtype, shape and a checksum)."""
     if isinstance(data, np.ndarray):
         if data.dtype.names:
-            total = {name: float(data[name].astype("f8").sum()) for name in data.dtype.names}
+            total: Any = {name: float(data[name].astype("f8").sum()) for name in data.dtype.names}
         else:
             total = float(data.astype("f8").sum())
         return {"ndarray": True, "dtype": data.dtype.str, "descr": str(data.dtype), "shape": list(data.shape),
@@ -73,9 +77,9 @@ def describe(data: Any) -> Any:
 class Probe(Agent):
     """A test agent driven entirely by remote calls; it records what each alias receives.
 
-    Receiving handlers record ``(alias, handler_key, topic, sender, seq, summary)``. A REP/ROUTER handler replies
-    ``{"echo": data, "by": name}``; data ``{"raise": "..."}`` makes any handler raise ``ValueError``; data
-    ``{"sleep": s}`` makes it sleep first (to provoke request timeouts).
+    Receiving handlers record ``(alias, handler_key, topic, sender, seq, summary)``. A REP/ROUTER handler
+    replies ``{"echo": data, "by": name}``; data ``{"raise": "..."}`` makes any handler raise ``ValueError``;
+    data ``{"sleep": s}`` makes it sleep first (to provoke request timeouts).
     """
 
     role = "probe"
@@ -112,20 +116,30 @@ class Probe(Agent):
     @remote
     def bind_alias(self, pattern: str, alias: str, transport: str | None = None, handle: bool = True) -> str:
         """Bind ``pattern`` under ``alias``; receiving patterns record what they get. Returns the endpoint."""
-        return self.bind(pattern, alias, handler=self._handler(alias, "") if handle else None, transport=transport)
+        return self.bind(
+            pattern, alias, handler=self._handler(alias, "") if handle else None, transport=transport
+        )
 
     @remote
     def connect_alias(
-        self, address: str, alias: str | None = None, topics: list[str] | None = None, pattern: str | None = None,
+        self,
+        address: str,
+        alias: str | None = None,
+        topics: list[str] | None = None,
+        pattern: str | None = None,
         timeout: float = 10.0,
     ) -> str:  # fmt: skip
         """Connect to ``agent.alias`` or a raw endpoint; ``topics`` gives one recording handler per prefix."""
         local = alias or address
-        handler: Any = {t: self._handler(local, t) for t in topics} if topics is not None else self._handler(local, "")
+        handler: Any = (
+            {t: self._handler(local, t) for t in topics} if topics is not None else self._handler(local, "")
+        )
         return self.connect(address, handler=handler, alias=alias, pattern=pattern, timeout=timeout)
 
     @remote
-    def send_many(self, alias: str, n: int, topic: str = "", start: int = 0, extra: dict[str, Any] | None = None) -> int:
+    def send_many(
+        self, alias: str, n: int, topic: str = "", start: int = 0, extra: dict[str, Any] | None = None
+    ) -> int:
         """Send ``{"i": start..start+n-1, **extra}``; returns how many the socket accepted."""
         ok = 0
         for i in range(start, start + n):
@@ -138,7 +152,7 @@ class Probe(Agent):
 
     @remote
     def send_array(self, alias: str, kind: str, n: int = 1000, topic: str = "") -> dict[str, Any]:
-        """Send a numpy array of a named kind; returns the sender's own summary to compare with the receiver's."""
+        """Send a numpy array of a named kind; returns the sender's summary (to compare)."""
         arr = make_array(kind, n)
         self.send(alias, arr, topic=topic)
         return describe(arr)  # type: ignore[no-any-return]
@@ -218,13 +232,15 @@ class Probe(Agent):
 
 
 def make_array(kind: str, n: int = 1000) -> np.ndarray:
-    """Deterministic test arrays: ``f8`` (1-D), ``i4x2`` (2-D), ``ticks`` (structured, tick-like), ``be`` (big-endian)."""
+    """Deterministic arrays: ``f8`` (1-D), ``i4x2`` (2-D), ``ticks`` (structured), ``be`` (big-endian)."""
     if kind == "f8":
         return np.arange(n, dtype="<f8") * 0.5
     if kind == "i4x2":
         return np.arange(2 * n, dtype="<i4").reshape(n, 2)
     if kind == "ticks":
-        dt = np.dtype([("ts", "<i8"), ("bid", "<f8"), ("ask", "<f8"), ("bid_size", "<f4"), ("ask_size", "<f4")])
+        dt = np.dtype(
+            [("ts", "<i8"), ("bid", "<f8"), ("ask", "<f8"), ("bid_size", "<f4"), ("ask_size", "<f4")]
+        )
         arr = np.zeros(n, dtype=dt)
         arr["ts"] = np.arange(n, dtype="<i8") * 1_000_000
         arr["bid"] = 1.1 + np.arange(n) * 1e-5
