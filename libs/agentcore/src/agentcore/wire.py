@@ -95,10 +95,10 @@ def _dtype_descr(dtype: np.dtype) -> Any:
     cached = _descr_cache.get(dtype)
     if cached is not None:
         return cached
+    if dtype.hasobject:  # a buffer of object pointers: meaningless (and unsafe) in another process
+        raise WireError("unsupported payload", "object dtypes cannot travel on the wire")
     if dtype.fields is None:
         descr: Any = dtype.str
-    elif dtype.hasobject:
-        raise WireError("unsupported payload", "object dtypes cannot travel on the wire")
     else:
         descr = [list(f) for f in dtype.descr]
     if len(_descr_cache) < 1000:
@@ -247,7 +247,11 @@ def _decode_payload(kind: str, header: _Header, buf: Any) -> Any:
         shape = header.sh
         try:
             arr = np.frombuffer(buf, dtype=dtype)
-            return arr.reshape(shape) if shape is not None and len(shape) != 1 else arr
+            if shape is None:
+                return arr
+            if len(shape) == 1 and shape[0] != arr.shape[0]:
+                raise ValueError("1-D shape does not match the buffer")
+            return arr.reshape(shape) if len(shape) != 1 else arr
         except (TypeError, ValueError) as exc:
             raise WireError("bad payload", "buffer does not match dtype/shape") from exc
     if kind == KIND_BYTES:
