@@ -163,8 +163,11 @@ class TraderAgent(Agent):
         if cmd.client_order_id in self.tracker:
             return
         self.tracker.track(cmd).order.mark_submitted()
+        venue_cmd = cmd
+        if cmd.has_bracket and not self.config.venue_brackets:  # the trader holds SL/TP itself (emulated)
+            venue_cmd = msgspec.structs.replace(cmd, stop_loss=None, take_profit=None)
         t0 = time.perf_counter()
-        events = self.venue.submit(cmd, now)
+        events = self.venue.submit(venue_cmd, now)
         self._hop_venue.observe(time.perf_counter() - t0)
         self._handle(events)
 
