@@ -27,6 +27,7 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("names", nargs="*")
     args = ap.parse_args()
+
     def wanted(p: Path) -> bool:
         return not args.names or any(n in str(p.relative_to(HERE)) for n in args.names)
 
