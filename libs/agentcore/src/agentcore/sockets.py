@@ -109,7 +109,7 @@ class Channel:
     def send(
         self, data: Any, topic: str = "", type_: str = "", kind: str | None = None, prefix: Any = None
     ) -> bool:
-        """Encode and queue one message without blocking; False (counted as dropped) when the queue is full."""
+        """Encode and queue one message without blocking; False (counted as dropped) on a full queue."""
         kind_, payload, extra = wire.encode_payload(data, kind)
         state = self._out.get(topic) or self._topic_out(topic)
         seq = state[1] = state[1] + 1  # taken even if the send fails: the receiver sees the drop as a gap
