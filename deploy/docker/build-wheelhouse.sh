@@ -3,7 +3,7 @@
 # with `pip install --no-index --find-links` (no package index inside builds).
 # The wheels target the local base image's Python (cp311, manylinux x86_64,
 # glibc 2.36 for bookworm): deploy/docker/requirements.txt plus the build
-# backend (hatchling) used to install the workspace packages from source.
+# backend (deploy/docker/build-requirements.txt) for the workspace packages.
 #
 # usage: deploy/docker/build-wheelhouse.sh
 # env:   TRADEHIVE_WHEEL_PYTHON  target Python version (default 3.11)
@@ -29,5 +29,5 @@ mkdir -p "$dest"
 log "downloading wheels for CPython $py into $dest"
 "${pip[@]}" download --quiet --disable-pip-version-check --only-binary=:all: \
     --python-version "$py" --implementation cp --abi "$abi" --abi abi3 --abi none "${platforms[@]}" \
-    --dest "$dest" -r "$req" hatchling
+    --dest "$dest" -r "$req" -r "$TRADEHIVE_ROOT/deploy/docker/build-requirements.txt"
 log "wheelhouse: $(find "$dest" -name '*.whl' | wc -l) wheels, $(du -sh "$dest" | cut -f1)"

@@ -48,16 +48,41 @@ class Role:
 
 
 ROLES = [
-    Role("nameserver", "the Pyro5 name server (discovery) of the agent fabric.", None,
-         {"AGENTCORE_NS_HOST": "0.0.0.0", "AGENTCORE_NS_PORT": "9090"}, "9090"),
-    Role("feeder", "market data in (replay, simulator, brokers), ticks out.",
-         "tradehive_feeder.agent:FeederAgent", AGENT_ENV, "9100 9901 5550-5553"),
-    Role("router", "bars and history from ticks, fanned out to the brains.",
-         "tradehive_router.agent:RouterAgent", AGENT_ENV, "9100 9901 5550-5553"),
-    Role("brain", "strategies: signals and order intents.",
-         "tradehive_brain.agent:BrainAgent", AGENT_ENV, "9100 9901 5550-5553"),
-    Role("trader", "pre-trade risk, orders, fills and positions.",
-         "tradehive_trader.agent:TraderAgent", AGENT_ENV, "9100 9901 5550-5553"),
+    Role(
+        "nameserver",
+        "the Pyro5 name server (discovery) of the agent fabric.",
+        None,
+        {"AGENTCORE_NS_HOST": "0.0.0.0", "AGENTCORE_NS_PORT": "9090"},
+        "9090",
+    ),
+    Role(
+        "feeder",
+        "market data in (replay, simulator, brokers), ticks out.",
+        "tradehive_feeder.agent:FeederAgent",
+        AGENT_ENV,
+        "9100 9901 5550-5553",
+    ),
+    Role(
+        "router",
+        "bars and history from ticks, fanned out to the brains.",
+        "tradehive_router.agent:RouterAgent",
+        AGENT_ENV,
+        "9100 9901 5550-5553",
+    ),
+    Role(
+        "brain",
+        "strategies: signals and order intents.",
+        "tradehive_brain.agent:BrainAgent",
+        AGENT_ENV,
+        "9100 9901 5550-5553",
+    ),
+    Role(
+        "trader",
+        "pre-trade risk, orders, fills and positions.",
+        "tradehive_trader.agent:TraderAgent",
+        AGENT_ENV,
+        "9100 9901 5550-5553",
+    ),
 ]
 
 
@@ -67,12 +92,18 @@ def _exec_list(items: list[str]) -> str:
 
 def render(role: Role, template: str, path: Path) -> str:
     if role.agent_class is None:
-        app_copy, app_packages = "", ""
+        app_role = ""
         entrypoint, cmd = ["agentcore"], ["nameserver"]
         healthcheck = NS_HEALTHCHECK
     else:
-        app_copy = f"COPY services/{role.name} /src/services/{role.name}\n"
-        app_packages = f" \\\n        /src/services/{role.name}"
+        app_role = (
+            f"# The role's own package: the only layer that differs between the images.\n"
+            f"COPY services/{role.name} /src/services/{role.name}\n"
+            f"# hadolint ignore=DL3013\n"
+            f"RUN pip install --no-deps --no-build-isolation --target /tmp/role \\\n"
+            f"        /src/services/{role.name} \\\n"
+            f" && cp -a /tmp/role/. /opt/tradehive/\n"
+        )
         entrypoint = ["python", "-m", "agentcore.agent", role.agent_class]
         cmd = ["--name", role.name]
         healthcheck = AGENT_HEALTHCHECK
@@ -80,10 +111,11 @@ def render(role: Role, template: str, path: Path) -> str:
     replacements = {
         "@DOCKERFILE@": str(path.relative_to(ROOT)),
         "@ROLE@": role.name,
-        "@ROLE_UPPER@": role.name.upper(),
+        "@ENV_DOC@": "AGENTCORE_NS_*"
+        if role.agent_class is None
+        else f"AGENTCORE_* and TRADEHIVE_{role.name.upper()}_*",
         "@DESCRIPTION@": role.description,
-        "@APP_COPY@": app_copy,
-        "@APP_PACKAGES@": app_packages,
+        "@APP_ROLE@\n": app_role + "\n",
         "@ENV@": env,
         "@EXPOSE@": role.expose,
         "@HEALTHCHECK@": healthcheck,

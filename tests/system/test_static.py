@@ -19,7 +19,9 @@ def dockerfiles() -> list:
 
 
 def test_rendered_dockerfiles_match_the_template() -> None:
-    proc = run([sys.executable, str(DOCKER_DIR / "render-dockerfiles.py"), "--check"], timeout=30, check=False)
+    proc = run(
+        [sys.executable, str(DOCKER_DIR / "render-dockerfiles.py"), "--check"], timeout=30, check=False
+    )
     assert proc.returncode == 0, proc.stderr
 
 
@@ -33,7 +35,9 @@ def test_requirements_match_the_lock() -> None:
 def test_hadolint_is_clean() -> None:
     hadolint = shutil.which("hadolint") or str(ROOT / ".venv" / "bin" / "hadolint")
     files = [str(f) for f in dockerfiles()]
-    proc = run([hadolint, "--config", str(ROOT / ".hadolint.yaml"), "--no-color", *files], timeout=60, check=False)
+    proc = run(
+        [hadolint, "--config", str(ROOT / ".hadolint.yaml"), "--no-color", *files], timeout=60, check=False
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -61,7 +65,9 @@ def test_compose_config_validates() -> None:
     services = config["services"]
     assert {"nameserver", "feeder", "router", "brain-regime", "brain-trend", "trader", "prometheus",
             "grafana"} <= set(services)  # fmt: skip
-    strategies = {services[b]["environment"]["TRADEHIVE_BRAIN_STRATEGY"] for b in ("brain-regime", "brain-trend")}
+    strategies = {
+        services[b]["environment"]["TRADEHIVE_BRAIN_STRATEGY"] for b in ("brain-regime", "brain-trend")
+    }
     assert strategies == {"regime", "ema_cross"}
     for name in ("feeder", "router", "brain-regime", "brain-trend", "trader"):
         svc = services[name]
@@ -73,8 +79,8 @@ def test_compose_config_validates() -> None:
 
 def test_compose_image_names_follow_the_environment() -> None:
     env = {"TRADEHIVE_IMAGE_PREFIX": "reg.example/th", "TRADEHIVE_TAG": "1.2.3", "PATH": "/usr/bin:/bin"}
-    proc = subprocess.run([*compose_binary(), "-f", str(COMPOSE_FILE), "config", "--images"], capture_output=True,
-                          text=True, timeout=60, env=env)  # fmt: skip
+    cmd = [*compose_binary(), "-f", str(COMPOSE_FILE), "config", "--images"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
     assert proc.returncode == 0, proc.stderr
     assert "reg.example/th/router:1.2.3" in proc.stdout.split()
 
