@@ -237,9 +237,13 @@ class Agent:
         self._connected[alias] = (address, pattern, endpoint)
         self.log.info("reconnected", alias=alias, old=old, new=endpoint)
 
-    def send(self, alias: str, data: Any, topic: str = "", type_: str = "") -> bool:
-        """Send on a PUB/PUSH/DEALER (or any) socket; False when a full queue refused the message."""
-        return self._channel(alias).send(data, topic, type_)
+    def send(self, alias: str, data: Any, topic: str = "", type_: str = "", origin_ns: int = 0) -> bool:
+        """Send on a PUB/PUSH/DEALER (or any) socket; False when a full queue refused the message.
+
+        ``origin_ns``: when the data entered the system (ns since the epoch; 0 = none), carried in the header
+        so that receivers further down can measure end-to-end latency (``Message.origin_ns``).
+        """
+        return self._channel(alias).send(data, topic, type_, origin_ns=origin_ns)
 
     def request(self, alias: str, data: Any, timeout: float = 2.0, type_: str = "") -> Any:
         """Ask a REP peer and wait (the loop waits too) for the answer; raises :class:`RequestTimeout`."""

@@ -107,13 +107,22 @@ class Channel:
         return state
 
     def send(
-        self, data: Any, topic: str = "", type_: str = "", kind: str | None = None, prefix: Any = None
+        self,
+        data: Any,
+        topic: str = "",
+        type_: str = "",
+        kind: str | None = None,
+        prefix: Any = None,
+        origin_ns: int = 0,
     ) -> bool:
-        """Encode and queue one message without blocking; False (counted as dropped) on a full queue."""
+        """Encode and queue one message without blocking; False (counted as dropped) on a full queue.
+
+        ``origin_ns`` (non-zero) travels in the header as the data's origin stamp (see :mod:`agentcore.wire`).
+        """
         kind_, payload, extra = wire.encode_payload(data, kind)
         state = self._out.get(topic) or self._topic_out(topic)
         seq = state[1] = state[1] + 1  # taken even if the send fails: the receiver sees the drop as a gap
-        header = wire.encode_header(kind_, type_, self.sender, seq, extra)
+        header = wire.encode_header(kind_, type_, self.sender, seq, extra, origin_ns)
         send = self.sock.send
         try:
             if prefix is not None:

@@ -4,7 +4,9 @@ Every message is a multipart ``[topic, header, payload]``:
 
 * ``topic`` — UTF-8 bytes, first so that SUB prefix filtering works (empty for non-PUB patterns).
 * ``header`` — a msgpack map ``{"v": 1, "k": kind, "t": type, "p": sender, "s": seq, "ns": send_ns}`` plus, for
-  numpy payloads, ``"d"`` (dtype description) and ``"sh"`` (shape).
+  numpy payloads, ``"d"`` (dtype description) and ``"sh"`` (shape), and, only when the sender sets one,
+  ``"o"``: the origin timestamp (ns) of the data the message carries or was caused by (absent = 0 =
+  unknown), so that end-to-end latency can be measured across several hops.
 * ``payload`` — one frame whose encoding ``kind`` names: ``"n"`` raw numpy buffer (sent zero-copy, received as a
   read-only array over the frame), ``"b"`` opaque bytes, ``"m"`` msgpack (plain data only: no extension types,
   so no code can travel), ``"e"`` an error reply (msgpack string). msgpack is written and read with msgspec
@@ -43,10 +45,13 @@ _decode_any: Final = msgspec.msgpack.Decoder().decode
 _dtype_cache: dict[Any, np.dtype] = {}
 _descr_cache: dict[np.dtype, Any] = {}
 _prefix_cache: dict[tuple[str, str, str], bytes] = {}
+_origin_prefix_cache: dict[tuple[str, str, str], bytes] = {}
 # the header's tail, "s" and "ns" as msgpack uint64 (a valid, fixed-width msgpack encoding of the same ints)
 _TAIL: Final = struct.Struct(">3sQ4sQ")
+_TAIL_O: Final = struct.Struct(">3sQ4sQ3sQ")  # ... plus "o" (origin ns): only written when an origin is set
 _S_KEY: Final = b"\xa1s\xcf"
 _NS_KEY: Final = b"\xa2ns\xcf"
+_O_KEY: Final = b"\xa1o\xcf"
 _U64: Final = 1 << 64
 NUMPY_MARK: Final = _encode("k") + _encode(KIND_NUMPY)  # in a header: its payload is a numpy buffer
 
@@ -62,6 +67,7 @@ class _Header(msgspec.Struct, gc=False):
     t: str = ""
     d: Any = None
     sh: Any = None
+    o: int = 0
 
 
 _decode_header: Final = msgspec.msgpack.Decoder(_Header).decode
@@ -70,10 +76,19 @@ _decode_header: Final = msgspec.msgpack.Decoder(_Header).decode
 class Message:
     """One received message. Immutable by convention (slots, no setters are used by agentcore)."""
 
-    __slots__ = ("topic", "kind", "type", "sender", "seq", "sent_ns", "data", "nbytes")
+    __slots__ = ("topic", "kind", "type", "sender", "seq", "sent_ns", "data", "nbytes", "origin_ns")
 
     def __init__(
-        self, topic: str, kind: str, type_: str, sender: str, seq: int, sent_ns: int, data: Any, nbytes: int
+        self,
+        topic: str,
+        kind: str,
+        type_: str,
+        sender: str,
+        seq: int,
+        sent_ns: int,
+        data: Any,
+        nbytes: int,
+        origin_ns: int = 0,
     ) -> None:
         self.topic = topic
         self.kind = kind
@@ -83,6 +98,7 @@ class Message:
         self.sent_ns = sent_ns
         self.data = data
         self.nbytes = nbytes
+        self.origin_ns = origin_ns  # when the data this message carries entered the system (0 = not stamped)
 
     def __repr__(self) -> str:
         return (
@@ -138,21 +154,46 @@ def header_prefix(kind: str, type_: str, sender: str) -> bytes:
     key = (kind, type_, sender)
     prefix = _prefix_cache.get(key)
     if prefix is None:
-        fields = ("v", WIRE_VERSION, "k", kind, "t", type_, "p", sender)
-        prefix = b"\x86" + b"".join(_encode(x) for x in fields)
+        prefix = _make_prefix(6, key)
         if len(_prefix_cache) < 10_000:
             _prefix_cache[key] = prefix
     return prefix
 
 
-def encode_header(kind: str, type_: str, sender: str, seq: int, extra: dict[str, Any] | None = None) -> bytes:
-    """The header frame; stamps the send time. ``extra`` holds the numpy fields (``d``, ``sh``)."""
+def _origin_prefix(kind: str, type_: str, sender: str) -> bytes:
+    """As :func:`header_prefix`, for the 7-entry map that also carries ``"o"``."""
+    key = (kind, type_, sender)
+    prefix = _origin_prefix_cache.get(key)
+    if prefix is None:
+        prefix = _make_prefix(7, key)
+        if len(_origin_prefix_cache) < 10_000:
+            _origin_prefix_cache[key] = prefix
+    return prefix
+
+
+def _make_prefix(entries: int, key: tuple[str, str, str]) -> bytes:
+    kind, type_, sender = key
+    fields = ("v", WIRE_VERSION, "k", kind, "t", type_, "p", sender)
+    return bytes((0x80 | entries,)) + b"".join(_encode(x) for x in fields)
+
+
+def encode_header(
+    kind: str, type_: str, sender: str, seq: int, extra: dict[str, Any] | None = None, origin_ns: int = 0
+) -> bytes:
+    """The header frame; stamps the send time. ``extra`` holds the numpy fields (``d``, ``sh``);
+    ``origin_ns`` (when non-zero) is written as ``"o"``."""
     ns = time.time_ns()
     if extra is None and 0 <= seq < _U64:
-        return header_prefix(kind, type_, sender) + _TAIL.pack(_S_KEY, seq, _NS_KEY, ns)
+        if not origin_ns:
+            return header_prefix(kind, type_, sender) + _TAIL.pack(_S_KEY, seq, _NS_KEY, ns)
+        if 0 < origin_ns < _U64:
+            tail = _TAIL_O.pack(_S_KEY, seq, _NS_KEY, ns, _O_KEY, origin_ns)
+            return _origin_prefix(kind, type_, sender) + tail
     header = {"v": WIRE_VERSION, "k": kind, "t": type_, "p": sender, "s": seq, "ns": ns}
     if extra:
         header.update(extra)
+    if origin_ns:
+        header["o"] = origin_ns
     try:
         return _encode(header)
     except (TypeError, ValueError, OverflowError) as exc:
@@ -181,12 +222,19 @@ def encode_payload(data: Any, kind: str | None = None) -> tuple[str, Any, dict[s
 
 
 def encode(
-    topic: str | bytes, data: Any, *, sender: str, seq: int, type_: str = "", kind: str | None = None
+    topic: str | bytes,
+    data: Any,
+    *,
+    sender: str,
+    seq: int,
+    type_: str = "",
+    kind: str | None = None,
+    origin_ns: int = 0,
 ) -> list[Any]:
     """Build the frames for ``data``; numpy arrays are returned as themselves (sent zero-copy by pyzmq)."""
     btopic = topic if isinstance(topic, bytes) else topic.encode()
     kind_, payload, extra = encode_payload(data, kind)
-    return [btopic, encode_header(kind_, type_, sender, seq, extra), payload]
+    return [btopic, encode_header(kind_, type_, sender, seq, extra, origin_ns), payload]
 
 
 def _as_bytes(frame: Any) -> bytes:
@@ -216,7 +264,7 @@ def decode(frames: list[zmq.Frame] | list[bytes] | list[Any]) -> Message:
         raise WireError("bad header", "missing or mistyped field") from exc
     buf = f_payload.buffer if isinstance(f_payload, zmq.Frame) else f_payload
     nbytes = len(buf) if type(buf) is bytes else memoryview(buf).nbytes
-    return Message(topic, kind, h.t, h.p, h.s, h.ns, _decode_payload(kind, h, buf), nbytes)
+    return Message(topic, kind, h.t, h.p, h.s, h.ns, _decode_payload(kind, h, buf), nbytes, h.o)
 
 
 def _checked_header(b_header: bytes) -> _Header:
@@ -235,7 +283,7 @@ def _checked_header(b_header: bytes) -> _Header:
     try:
         return _Header(
             v=version, k=kind, p=str(header["p"]), s=int(header["s"]), ns=int(header["ns"]),
-            t=str(header.get("t", "")), d=header.get("d"), sh=header.get("sh"),
+            t=str(header.get("t", "")), d=header.get("d"), sh=header.get("sh"), o=int(header.get("o", 0)),
         )  # fmt: skip
     except (KeyError, TypeError, ValueError) as exc:
         raise WireError("bad header", "missing or mistyped field") from exc
