@@ -15,7 +15,12 @@ def configure(level: str = "info", fmt: str = "auto") -> None:
         lvl = logging.INFO
     use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     renderer: list[structlog.types.Processor] = (
-        [structlog.processors.dict_tracebacks, structlog.processors.JSONRenderer()]
+        [
+            structlog.processors.ExceptionRenderer(
+                structlog.tracebacks.ExceptionDictTransformer(show_locals=False, max_frames=20)
+            ),
+            structlog.processors.JSONRenderer(),
+        ]
         if use_json
         else [structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback)]
     )
