@@ -33,6 +33,9 @@ class OrderTracker:
 
     def __init__(self) -> None:
         self._orders: dict[ClientOrderId, Order] = {}
+        # every order not yet seen terminal (a superset of the open ones: pruned when listed; a terminal order
+        # never reopens), so open_orders() costs O(open) instead of O(every order ever tracked)
+        self._maybe_open: dict[ClientOrderId, Order] = {}
         self.duplicates = 0
         self.unknown_events = 0
 
@@ -43,6 +46,7 @@ class OrderTracker:
             return TrackResult(existing, True)
         order = Order(command)
         self._orders[command.client_order_id] = order
+        self._maybe_open[command.client_order_id] = order
         return TrackResult(order, False)
 
     def apply(self, event: OrderEvent) -> Order | None:
@@ -68,6 +72,7 @@ class OrderTracker:
                 order = Order(child, parent_id=parent_id)
                 order.mark_submitted()
                 self._orders[child_id] = order
+                self._maybe_open[child_id] = order
                 return order
         raise OrderError(f"{child_id} is not a bracket child of {parent_id}")
 
@@ -81,9 +86,11 @@ class OrderTracker:
         return len(self._orders)
 
     def open_orders(self, symbol: str | None = None) -> list[Order]:
-        return [
-            o for o in self._orders.values() if o.is_open and (symbol is None or o.command.symbol == symbol)
-        ]
+        """Orders not in a final state (in tracking order), optionally of one symbol."""
+        closed = [cid for cid, o in self._maybe_open.items() if not o.is_open]
+        for cid in closed:
+            del self._maybe_open[cid]
+        return [o for o in self._maybe_open.values() if symbol is None or o.command.symbol == symbol]
 
     def children_of(self, parent_id: str) -> list[Order]:
         return [o for o in self._orders.values() if o.parent_id == parent_id]
