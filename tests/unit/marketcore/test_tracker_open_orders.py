@@ -33,7 +33,8 @@ def test_open_orders_tracks_closing_and_new_orders() -> None:
             tracker.apply(OrderCancelled(cid, "X", i))
     expected = [c for i, c in enumerate(cids) if i % 3 == 2 or (i % 3 == 1 and i >= 150)]
     assert [o.client_order_id for o in tracker.open_orders()] == expected
-    assert [o.client_order_id for o in tracker.open_orders("EURUSD")] == [c for c in expected if int(c[4:]) % 2]
+    odd = [c for c in expected if int(c[4:]) % 2]
+    assert [o.client_order_id for o in tracker.open_orders("EURUSD")] == odd
     # orders closing after a listing, and orders tracked after it, are both seen by the next listing
     tracker.apply(OrderCancelled(expected[0], "X", 1))
     late = _open(tracker, 1000, "EURUSD")
