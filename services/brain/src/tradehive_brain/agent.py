@@ -16,6 +16,8 @@ from marketcore.orders import decode as decode_order
 from marketcore.orders import encode as encode_order
 from marketcore.errors import MarketcoreError
 from tradehive import protocol as p
+from tradehive.instrument import instrument
+from tradehive.latency import Hop, hop_histogram, since_s
 from tradehive_brain.strategies import BUILTIN
 from tradehive_brain.strategy import Strategy
 
@@ -50,14 +52,14 @@ class BrainAgent(Agent):
         self.counts = {"orders_sent": 0, "acks": 0, "rejected": 0, "duplicates": 0, "resends": 0, "fills": 0,
                        "signals_out": 0, "signals_in": 0, "bars": 0, "dropped_while_stopped": 0}  # fmt: skip
         self._last_data_ns = 0
+        self._origin_ns = 0  # origin stamp of the data being handled: travels with the orders/signals it causes
         self._ids = ClientOrderIdGenerator(self.name, f"{os.getpid():x}{int(time.time()) % 100000:x}")
         self.strategy = self._make_strategy(cfg)
         m = self.metrics
-        self._m_hop = m.histogram("tradehive_hop_latency_seconds", "Send-to-handler latency of one hop.", ["hop"])
-        self._m_orders = m.counter("tradehive_brain_orders_total", "Order intents by outcome.", ["outcome"])
-        self._m_signals = m.counter("tradehive_brain_signals_total", "Signals published.", ["name"])
-        self._m_decide = m.histogram("tradehive_brain_decision_seconds", "Strategy handler time per bar batch.")
-        self._hop = self._m_hop.labels(agent=self.name, hop="router_to_brain")
+        self._m_orders = instrument(m.counter("tradehive_brain_orders_total", "Order intents by outcome.", ["outcome"]))
+        self._m_signals = instrument(m.counter("tradehive_brain_signals_total", "Signals published.", ["name"]))
+        self._m_decide = instrument(m.histogram("tradehive_brain_decision_seconds", "Strategy handler time per bar batch."))
+        self._hop = hop_histogram(m).labels(agent=self.name, hop=Hop.ROUTER_TO_BRAIN)
         self.bind("PUB", p.BRAIN_SIGNALS)
         self._warmed: set[str] = set()
         self._connect_all(cfg)
@@ -117,7 +119,8 @@ class BrainAgent(Agent):
 
     # -- market data ----------------------------------------------------------------------------------------
     def on_bar_msg(self, msg: Message) -> None:
-        self._hop.observe(max(0.0, (time.time_ns() - msg.sent_ns) / 1e9))
+        self._hop.observe(since_s(msg.sent_ns, time.time_ns()))
+        self._origin_ns = msg.origin_ns
         if not self.running:
             return
         symbol = msg.topic.split(".")[2]
@@ -136,7 +139,8 @@ class BrainAgent(Agent):
         self._m_decide.labels(agent=self.name).observe(time.perf_counter() - t0)
 
     def on_tick_msg(self, msg: Message) -> None:
-        self._hop.observe(max(0.0, (time.time_ns() - msg.sent_ns) / 1e9))
+        self._hop.observe(since_s(msg.sent_ns, time.time_ns()))
+        self._origin_ns = msg.origin_ns
         if self.running and msg.data.size:
             self._last_data_ns = int(msg.data["ts"][-1])
             self.strategy.on_tick(msg.topic[len("tick.") :], msg.data)
@@ -148,6 +152,7 @@ class BrainAgent(Agent):
             self._handler_error("signal", exc)
             return
         if isinstance(sig, p.Signal):
+            self._origin_ns = msg.origin_ns
             self.counts["signals_in"] += 1
             self.strategy.on_signal(sig)
 
@@ -169,7 +174,7 @@ class BrainAgent(Agent):
         )  # fmt: skip
         data = encode_order(cmd)
         self.pending[cid] = (data, time.monotonic(), 1)
-        self.send("orders", data, type_=p.TYPE_ORDER)
+        self.send("orders", data, type_=p.TYPE_ORDER, origin_ns=self._origin_ns)  # re-sends carry no origin
         self.counts["orders_sent"] += 1
         self._m_orders.labels(agent=self.name, outcome="sent").inc()
         return cid
@@ -224,7 +229,8 @@ class BrainAgent(Agent):
     def publish_signal(self, name: str, symbol: str, value: float, data: dict[str, Any] | None = None) -> None:
         sig = p.Signal(brain=self.name, name=name, symbol=symbol, value=float(value), ts_ns=self._last_data_ns,
                        data=data or {})  # fmt: skip
-        self.send(p.BRAIN_SIGNALS, p.encode(sig), topic=p.signal_topic(self.name, name), type_=p.TYPE_SIGNAL)
+        self.send(p.BRAIN_SIGNALS, p.encode(sig), topic=p.signal_topic(self.name, name), type_=p.TYPE_SIGNAL,
+                  origin_ns=self._origin_ns)  # fmt: skip
         self.counts["signals_out"] += 1
         self._m_signals.labels(agent=self.name, name=name).inc()
 

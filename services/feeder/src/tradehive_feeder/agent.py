@@ -15,6 +15,8 @@ from marketcore.sources.pacer import Pacer
 from marketcore.sources.replay import ReplaySource
 from marketcore.sources.sim import MarketSimulator
 from tradehive import protocol as p
+from tradehive.instrument import instrument
+from tradehive.latency import Hop, hop_histogram, since_s
 
 
 class FeederConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -56,15 +58,19 @@ class FeederAgent(Agent):
         self.batches = 0
         self._speed = parse_speed(cfg.speed)
         self._pacer = Pacer(self._speed)
-        self._ticks_total = self.metrics.counter("tradehive_feeder_ticks_published_total", "Ticks published.", ["symbol"])
-        self._lat = self.metrics.histogram(
+        self._ticks_total = instrument(
+            self.metrics.counter("tradehive_feeder_ticks_published_total", "Ticks published.", ["symbol"]))
+        self._lat = instrument(self.metrics.histogram(
             "tradehive_feeder_venue_to_feeder_seconds", "Venue/broker timestamp to feeder receive (replay: data time is "
-            "re-based, so only simulator/live adapters make this meaningful).", ["symbol"])  # fmt: skip
-        self._progress = self.metrics.gauge("tradehive_feeder_replay_progress_ratio", "Fraction of the replay done.")
-        self._rejected: Counter = self.metrics.counter(
+            "re-based, so only simulator/live adapters make this meaningful).", ["symbol"]))  # fmt: skip
+        self._hop_venue = hop_histogram(self.metrics).labels(agent=self.name, hop=Hop.VENUE_TO_FEEDER)
+        self._progress = instrument(
+            self.metrics.gauge("tradehive_feeder_replay_progress_ratio", "Fraction of the replay done."))
+        self._rejected: Counter = instrument(self.metrics.counter(
             "tradehive_feeder_rejected_requests_total", "History requests refused.", ["reason"]
-        )
-        self._lag: Gauge = self.metrics.gauge("tradehive_feeder_pacing_lag_seconds", "Wall time behind schedule.")
+        ))
+        self._lag: Gauge = instrument(
+            self.metrics.gauge("tradehive_feeder_pacing_lag_seconds", "Wall time behind schedule."))
         if self.mode == "replay":
             self.source: ReplaySource | MarketSimulator = ReplaySource(
                 _datasets(cfg), symbols=cfg.symbols or None, start=cfg.start or None, end=cfg.end or None
@@ -112,14 +118,16 @@ class FeederAgent(Agent):
         self.after(0, self.step)
 
     def _publish_runs(self, runs: Any) -> None:
-        now = time.time_ns()
+        now = time.time_ns()  # the feeder's receive (replay: release) time: the origin stamp of these ticks
         for symbol, ticks in runs:
-            self.send(p.FEEDER_TICKS, ticks, topic=p.tick_topic(symbol), type_=p.TYPE_TICKS)
+            self.send(p.FEEDER_TICKS, ticks, topic=p.tick_topic(symbol), type_=p.TYPE_TICKS, origin_ns=now)
             self.published += ticks.size
             self.batches += 1
             self._ticks_total.labels(agent=self.name, symbol=symbol).inc(ticks.size)
-            if self.mode == "simulator" and ticks.size:
-                self._lat.labels(agent=self.name, symbol=symbol).observe(max(0.0, (now - int(ticks["ts"][-1])) / 1e9))
+            if self.mode == "simulator" and ticks.size:  # replayed ticks carry historic stamps: not a latency
+                venue_s = since_s(int(ticks["ts"][-1]), now)
+                self._lat.labels(agent=self.name, symbol=symbol).observe(venue_s)
+                self._hop_venue.observe(venue_s)
 
     # -- history ----------------------------------------------------------------------------------------------
     def on_history(self, msg: Message) -> Any:

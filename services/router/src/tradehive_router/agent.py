@@ -12,8 +12,13 @@ from agentcore import Agent, CommunicationError, Message
 from marketcore.errors import MarketcoreError
 from marketcore.schema import TICK_DTYPE
 from tradehive import protocol as p
+from tradehive.instrument import instrument
+from tradehive.latency import Hop, hop_histogram, since_s
 from tradehive_router.book import SymbolBook
 from tradehive_router.validate import clean_ticks
+
+
+REJECT_REASONS = ("bad_price", "out_of_order", "bad_payload", "bad_history_request")
 
 
 class RouterConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -45,19 +50,21 @@ class RouterAgent(Agent):
         self.gaps = 0
         self.backfilled = 0
         self.rejected: dict[str, int] = {}
-        m = self.metrics
-        self._m_in = m.counter("tradehive_router_ticks_in_total", "Ticks received from feeders.", ["symbol"])
-        self._m_out = m.counter("tradehive_router_ticks_out_total", "Ticks published to subscribers.", ["symbol"])
-        self._m_bars = m.counter("tradehive_router_bars_closed_total", "Bars closed.", ["symbol", "timeframe"])
-        self._m_rej = m.counter("tradehive_router_rejected_ticks_total", "Ticks refused, by reason.", ["reason"])
-        self._m_gap = m.counter("tradehive_router_sequence_gaps_total", "Feeder messages missed (seq gaps).", ["feeder"])
-        self._m_fill = m.counter("tradehive_router_backfilled_ticks_total", "Ticks recovered from feeder history.", ["symbol"])
-        self._m_hop = m.histogram("tradehive_hop_latency_seconds", "Send-to-handler latency of one hop.", ["hop"])
-        self._m_buf = m.gauge("tradehive_buffer_fill_ratio", "Rows used / window of a buffer.", ["role", "symbol", "buffer"])
-        self._m_rows = m.gauge("tradehive_buffer_rows", "Rows held in a buffer.", ["role", "symbol", "buffer"])
-        self._m_comp = m.gauge("tradehive_buffer_compactions", "Times a buffer copied its window back to the start.",
-                               ["role", "symbol", "buffer"])  # fmt: skip
-        self._hop = self._m_hop.labels(agent=self.name, hop="feeder_to_router")
+        m, i, buf = self.metrics, instrument, ["role", "symbol", "buffer"]
+        self._m_in = i(m.counter("tradehive_router_ticks_in_total", "Ticks received from feeders.", ["symbol"]))
+        self._m_out = i(m.counter("tradehive_router_ticks_out_total", "Ticks published.", ["symbol"]))
+        self._m_bars = i(m.counter("tradehive_router_bars_closed_total", "Bars closed.", ["symbol", "timeframe"]))
+        self._m_rej = i(m.counter("tradehive_router_rejected_ticks_total", "Inputs refused, by reason.", ["reason"]))
+        self._m_gap = i(m.counter("tradehive_router_sequence_gaps_total", "Feeder messages missed.", ["feeder"]))
+        self._m_fill = i(m.counter("tradehive_router_backfilled_ticks_total", "Ticks recovered by backfill.",
+                                   ["symbol"]))  # fmt: skip
+        self._m_buf = i(m.gauge("tradehive_buffer_fill_ratio", "Rows used / window of a buffer.", buf))
+        self._m_rows = i(m.gauge("tradehive_buffer_rows", "Rows held in a buffer.", buf))
+        self._m_comp = i(m.counter("tradehive_buffer_compactions_total", "Window copies back to the buffer start.", buf))
+        self._comp_seen: dict[tuple[str, str], int] = {}  # compactions already counted, per (symbol, buffer)
+        self._hop = hop_histogram(m).labels(agent=self.name, hop=Hop.FEEDER_TO_ROUTER)
+        for reason in REJECT_REASONS:  # the bounded reasons exist (at 0) before the first rejection
+            self._m_rej.labels(agent=self.name, reason=reason)
         self.bind("PUB", p.ROUTER_MARKET)
         self.bind("REP", p.ROUTER_HISTORY, handler=self.on_history)
         self._discover()
@@ -82,11 +89,12 @@ class RouterAgent(Agent):
                 self.log.warning("feeder not reachable yet", feeder=name, error=str(exc))
                 continue
             self.feeders[name] = f"{name}.history"
+            self._m_gap.labels(agent=self.name, feeder=name)  # the series exists (at 0) before a gap
             self.log.info("feeder connected", feeder=name)
 
     # -- ticks ----------------------------------------------------------------------------------------------
     def on_ticks(self, msg: Message) -> None:
-        self._hop.observe(max(0.0, (time.time_ns() - msg.sent_ns) / 1e9))
+        self._hop.observe(since_s(msg.sent_ns, time.time_ns()))
         symbol = msg.topic[len("tick.") :]
         ticks = msg.data
         if msg.kind != "n" or ticks.dtype != TICK_DTYPE:
@@ -100,10 +108,11 @@ class RouterAgent(Agent):
         last = self._seq.get(key)
         self._seq[key] = msg.seq
         if last is not None and msg.seq > last + 1 and ticks.size:
-            self._backfill(msg.sender, symbol, book, msg.seq - last - 1, int(ticks["ts"][0]))
-        self._ingest(symbol, book, ticks)
+            self._backfill(msg.sender, symbol, book, msg.seq - last - 1, int(ticks["ts"][0]), msg.origin_ns)
+        self._ingest(symbol, book, ticks, msg.origin_ns)
 
-    def _ingest(self, symbol: str, book: SymbolBook, ticks: Any) -> None:
+    def _ingest(self, symbol: str, book: SymbolBook, ticks: Any, origin_ns: int = 0) -> None:
+        """``origin_ns``: the feeder's origin stamp of these ticks, forwarded on them and on the bars they close."""
         self._m_in.labels(agent=self.name, symbol=symbol).inc(ticks.size)
         good, reasons = clean_ticks(ticks, book.last_ts, book.kind)
         for reason, n in reasons.items():
@@ -111,24 +120,27 @@ class RouterAgent(Agent):
         if not good.size:
             return
         updates = book.add(good)
-        self.send(p.ROUTER_MARKET, good, topic=p.tick_topic(symbol), type_=p.TYPE_TICKS)
+        self.send(p.ROUTER_MARKET, good, topic=p.tick_topic(symbol), type_=p.TYPE_TICKS, origin_ns=origin_ns)
         self._m_out.labels(agent=self.name, symbol=symbol).inc(good.size)
-        self._publish_bars(symbol, book, updates)
+        self._publish_bars(symbol, book, updates, origin_ns)
 
-    def _publish_bars(self, symbol: str, book: SymbolBook, updates: Any) -> None:
+    def _publish_bars(self, symbol: str, book: SymbolBook, updates: Any, origin_ns: int = 0) -> None:
         for (spec, src), closed in zip(updates.keys, updates.closed, strict=True):
             tf = str(spec)
             if closed.size:
-                self.send(p.ROUTER_MARKET, closed, topic=p.bar_topic(tf, symbol, src), type_=p.TYPE_BAR)
+                self.send(p.ROUTER_MARKET, closed, topic=p.bar_topic(tf, symbol, src), type_=p.TYPE_BAR,
+                          origin_ns=origin_ns)  # fmt: skip
                 if src == book.sources[0]:
                     self._m_bars.labels(agent=self.name, symbol=symbol, timeframe=tf).inc(closed.size)
             if self.config.publish_partial:
                 row = book.builder.partial(spec, src)
                 if row is not None:
                     self.send(p.ROUTER_MARKET, row.reshape(1), topic=p.bar_topic(tf, symbol, src, partial=True),
-                              type_=p.TYPE_BAR_PARTIAL)  # fmt: skip
+                              type_=p.TYPE_BAR_PARTIAL, origin_ns=origin_ns)  # fmt: skip
 
-    def _backfill(self, feeder: str, symbol: str, book: SymbolBook, missed: int, first_new_ts: int) -> None:
+    def _backfill(
+        self, feeder: str, symbol: str, book: SymbolBook, missed: int, first_new_ts: int, origin_ns: int = 0
+    ) -> None:
         """Recover the ticks published while we missed ``missed`` messages, from the feeder's history."""
         self.gaps += missed
         self._m_gap.labels(agent=self.name, feeder=feeder).inc(missed)
@@ -149,7 +161,7 @@ class RouterAgent(Agent):
         self._m_fill.labels(agent=self.name, symbol=symbol).inc(fresh.size)
         self.log.warning("gap backfilled", feeder=feeder, symbol=symbol, missed_messages=missed, ticks=int(fresh.size))
         if fresh.size:
-            self._ingest(symbol, book, fresh)
+            self._ingest(symbol, book, fresh, origin_ns)
 
     def _load_initial(self, feeder: str, symbol: str, book: SymbolBook, first_ts: int) -> None:
         alias = self.feeders.get(feeder)
@@ -213,7 +225,11 @@ class RouterAgent(Agent):
                 labels = {"agent": self.name, "role": self.role, "symbol": symbol, "buffer": name}
                 self._m_buf.labels(**labels).set(buf.fill)
                 self._m_rows.labels(**labels).set(len(buf))
-                self._m_comp.labels(**labels).set(buf.compactions)
+                seen = self._comp_seen.get((symbol, name), 0)
+                comp = self._m_comp.labels(**labels)  # created at 0: the series exists before the first compaction
+                if buf.compactions > seen:
+                    comp.inc(buf.compactions - seen)
+                    self._comp_seen[(symbol, name)] = buf.compactions
 
     def extra_status(self) -> dict[str, Any]:
         return {

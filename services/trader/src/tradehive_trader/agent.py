@@ -20,8 +20,10 @@ from marketcore.orders import decode as decode_order
 from marketcore.orders import encode as encode_order
 from marketcore.paper import PaperVenue, PaperVenueConfig
 from marketcore.portfolio import Portfolio
-from marketcore.risk import RiskEngine, RiskLimits
+from marketcore.risk import RISK_RULES, RiskEngine, RiskLimits
 from tradehive import protocol as p
+from tradehive.instrument import instrument
+from tradehive.latency import Hop, hop_histogram, since_s
 
 INF = math.inf
 
@@ -71,18 +73,24 @@ class TraderAgent(Agent):
         self.recent: list[dict[str, Any]] = []
         self.counts = {"intents": 0, "duplicates": 0, "risk_rejected": 0, "venue_rejected": 0, "bad_intents": 0,
                        "emulated_exits": 0, "bracket_cancels": 0, "quotes": 0}  # fmt: skip
-        m = self.metrics
-        self._m_hop = m.histogram("tradehive_hop_latency_seconds", "Send-to-handler latency of one hop.", ["hop"])
-        self._m_orders = m.counter("tradehive_trader_order_events_total", "Order events by type.", ["event"])
-        self._m_risk = m.counter("tradehive_trader_risk_rejections_total", "Pre-trade risk rejections.", ["rule"])
-        self._m_fills = m.counter("tradehive_trader_fills_total", "Fills.", ["symbol"])
-        self._m_pos = m.gauge("tradehive_trader_position", "Signed position.", ["symbol"])
-        self._m_pnl = m.gauge("tradehive_trader_pnl", "PnL in quote currency.", ["currency", "kind"])
-        self._m_kill = m.gauge("tradehive_trader_kill_switch", "1 while the kill switch halts new orders.")
-        self._m_open = m.gauge("tradehive_trader_open_orders", "Orders not yet in a final state.")
-        self._hop_in = self._m_hop.labels(agent=self.name, hop="brain_to_trader")
-        self._hop_quote = self._m_hop.labels(agent=self.name, hop="router_to_trader")
-        self._hop_venue = self._m_hop.labels(agent=self.name, hop="trader_to_venue")
+        m, i = self.metrics, instrument
+        self._m_orders = i(m.counter("tradehive_trader_order_events_total", "Order events by type.", ["event"]))
+        self._m_states = i(m.gauge("tradehive_trader_orders", "Orders tracked, by current state.", ["state"]))
+        self._m_risk = i(m.counter("tradehive_trader_risk_rejections_total", "Pre-trade risk rejections.", ["rule"]))
+        self._m_fills = i(m.counter("tradehive_trader_fills_total", "Fills.", ["symbol"]))
+        self._m_pos = i(m.gauge("tradehive_trader_position", "Signed position.", ["symbol"]))
+        self._m_pnl = i(m.gauge("tradehive_trader_pnl", "PnL in quote currency.", ["currency", "kind"]))
+        self._m_kill = i(m.gauge("tradehive_trader_kill_switch", "1 while the kill switch halts new orders."))
+        self._m_open = i(m.gauge("tradehive_trader_open_orders", "Orders not yet in a final state."))
+        self._m_kill.labels(agent=self.name).set(1.0 if self.risk.halted else 0.0)
+        for rule in RISK_RULES:  # every bounded rule's series exists (at 0) before its first rejection
+            self._m_risk.labels(agent=self.name, rule=rule)
+        hops = hop_histogram(m)
+        self._hop_in = hops.labels(agent=self.name, hop=Hop.BRAIN_TO_TRADER)
+        self._hop_quote = hops.labels(agent=self.name, hop=Hop.ROUTER_TO_TRADER)
+        self._hop_venue = hops.labels(agent=self.name, hop=Hop.TRADER_TO_VENUE)
+        self._hop_e2e = hops.labels(agent=self.name, hop=Hop.TICK_TO_ORDER)
+        self._origin_ns = 0  # origin stamp of the intent being handled: carried on the events it causes
         self.bind("ROUTER", p.TRADER_ORDERS, handler=self.on_intent)
         self.bind("PUB", p.TRADER_EVENTS)
         self.connect(f"{cfg.router}.{p.ROUTER_MARKET}", handler={"tick.": self.on_ticks}, alias="market", timeout=30.0)
@@ -90,7 +98,7 @@ class TraderAgent(Agent):
 
     # -- quotes ---------------------------------------------------------------------------------------------
     def on_ticks(self, msg: Message) -> None:
-        self._hop_quote.observe(max(0.0, (time.time_ns() - msg.sent_ns) / 1e9))
+        self._hop_quote.observe(since_s(msg.sent_ns, time.time_ns()))
         symbol = msg.topic[len("tick.") :]
         ticks = msg.data
         if not ticks.size or symbol not in self.instruments:
@@ -115,6 +123,16 @@ class TraderAgent(Agent):
     # -- intents --------------------------------------------------------------------------------------------
     def on_intent(self, msg: Message) -> Any:
         """ROUTER handler: the return value (an OrderAck) goes back to the brain that sent the intent."""
+        now = time.time_ns()
+        if msg.origin_ns:
+            self._hop_e2e.observe(since_s(msg.origin_ns, now))
+        self._origin_ns = msg.origin_ns
+        try:
+            return self._on_intent(msg, now)
+        finally:
+            self._origin_ns = 0
+
+    def _on_intent(self, msg: Message, now: int) -> Any:
         try:
             cmd = decode_order(msg.data)
         except MarketcoreError as exc:
@@ -128,7 +146,7 @@ class TraderAgent(Agent):
             self.counts["bad_intents"] += 1
             return p.encode(p.OrderAck(client_order_id="", accepted=False, reason=f"not an order: {type(cmd).__name__}"))
         if cmd.ts_ns:
-            self._hop_in.observe(max(0.0, (time.time_ns() - cmd.ts_ns) / 1e9))
+            self._hop_in.observe(since_s(cmd.ts_ns, now))
         self.counts["intents"] += 1
         return p.encode(self._accept(cmd))
 
@@ -185,7 +203,8 @@ class TraderAgent(Agent):
                 self.counts["venue_rejected"] += 1
             if isinstance(ev, OrderFilled):
                 self._on_fill(ev, order)
-            self.send(p.TRADER_EVENTS, encode_order(ev), topic=p.exec_topic(self.name), type_=_tag(ev))
+            self.send(p.TRADER_EVENTS, encode_order(ev), topic=p.exec_topic(self.name), type_=_tag(ev),
+                      origin_ns=self._origin_ns)  # fmt: skip
             self._remember(ev)
 
     def _on_fill(self, fill: OrderFilled, order: Any) -> None:
@@ -251,6 +270,8 @@ class TraderAgent(Agent):
                 self._m_pnl.labels(agent=self.name, currency=cur, kind=kind).set(math.nan if v is None else v)
         self._m_kill.labels(agent=self.name).set(1.0 if self.risk.halted else 0.0)
         self._m_open.labels(agent=self.name).set(len(self.tracker.open_orders()))
+        for state, n in self._orders_by_state().items():
+            self._m_states.labels(agent=self.name, state=state).set(n)
         report = p.PositionReport(
             trader=self.name, ts_ns=time.time_ns(), positions=self.positions(),
             realised_pnl=sum(v["realised"] or 0.0 for v in pnl.values()),
@@ -275,6 +296,13 @@ class TraderAgent(Agent):
     def fills_list(self) -> list[dict[str, Any]]:
         """Every fill so far (for reconciliation and tests)."""
         return [msgspec.to_builtins(f) for f in self.fills]
+
+    def _orders_by_state(self) -> dict[str, int]:
+        """Orders per state, every state present (0 included) so each series exists from the start."""
+        by_status = {s.name.lower(): 0 for s in OrderStatus}
+        for o in self.tracker._orders.values():  # noqa: SLF001 - read-only summary
+            by_status[o.status.name.lower()] += 1
+        return by_status
 
     def extra_status(self) -> dict[str, Any]:
         by_status: dict[str, int] = {}
