@@ -38,7 +38,12 @@ def test_router_buffers_and_compactions_counter() -> None:
     assert fams["tradehive_buffer_compactions"] == "counter"
     assert fams["tradehive_hop_latency_seconds"] == "histogram"
     for reason in ("bad_price", "out_of_order", "bad_payload", "bad_history_request"):
-        assert reg.get_sample_value("tradehive_router_rejected_ticks_total", {"agent": "router", "reason": reason}) == 0
+        assert (
+            reg.get_sample_value(
+                "tradehive_router_rejected_ticks_total", {"agent": "router", "reason": reason}
+            )
+            == 0
+        )
 
 
 @pytest.mark.timeout(30)
@@ -53,7 +58,10 @@ def test_trader_exposes_states_risk_rules_and_kill_switch_from_the_start() -> No
     reg = trader.metrics.registry
     assert reg.get_sample_value("tradehive_trader_kill_switch", {"agent": "trader"}) == 0.0
     for rule in RISK_RULES:
-        assert reg.get_sample_value("tradehive_trader_risk_rejections_total", {"agent": "trader", "rule": rule}) == 0
+        assert (
+            reg.get_sample_value("tradehive_trader_risk_rejections_total", {"agent": "trader", "rule": rule})
+            == 0
+        )
     assert reg.get_sample_value("tradehive_trader_orders", {"agent": "trader", "state": "filled"}) == 0
     trader.kill_switch(True, "test")
     assert reg.get_sample_value("tradehive_trader_kill_switch", {"agent": "trader"}) == 1.0

@@ -1,5 +1,5 @@
-"""Each hop records exactly the latency injected: role handlers called offline (no sockets) with Messages built
-with known stamps and a patched clock; the origin stamp is forwarded feeder -> router -> brain -> trader."""
+"""Each hop records exactly the latency injected: role handlers called offline (no sockets) with Messages
+built with known stamps and a patched clock; the origin stamp travels feeder -> router -> brain -> trader."""
 
 from __future__ import annotations
 
@@ -129,9 +129,13 @@ def test_trader_observes_brain_to_trader_tick_to_order_and_venue(clock: None) ->
     trader.on_init()
     trader.on_ticks(msg("tick.EURUSD", ticks([T - 2_000_000]), sent_ns=T - 30_000, origin_ns=T - 60_000))
     assert hop(trader, Hop.ROUTER_TO_TRADER) == pytest.approx(30e-6)
-    cmd = SubmitOrder(client_order_id="b-1", symbol="EURUSD", side=OrderSide.BUY, qty=1000.0, ts_ns=T - 40_000)
+    cmd = SubmitOrder(
+        client_order_id="b-1", symbol="EURUSD", side=OrderSide.BUY, qty=1000.0, ts_ns=T - 40_000
+    )
     origin = T - 900_000
-    ack = trader.on_intent(msg("", encode_order(cmd), sent_ns=T - 10_000, origin_ns=origin, type_=p.TYPE_ORDER))
+    ack = trader.on_intent(
+        msg("", encode_order(cmd), sent_ns=T - 10_000, origin_ns=origin, type_=p.TYPE_ORDER)
+    )
     assert isinstance(p.decode(ack), p.OrderAck) and p.decode(ack).accepted
     assert hop(trader, Hop.BRAIN_TO_TRADER) == pytest.approx(40e-6)  # decision time -> trader
     assert hop(trader, Hop.TICK_TO_ORDER) == pytest.approx(900e-6)  # origin -> trader
@@ -154,5 +158,8 @@ def test_switch_off_makes_role_metrics_no_ops(clock: None, monkeypatch: pytest.M
     router.on_ticks(msg("tick.EURUSD", ticks([MINUTE]), sent_ns=T - 120_000, origin_ns=T - 1))
     assert hop(router, Hop.FEEDER_TO_ROUTER, "count") is None
     reg = router.metrics.registry
-    assert reg.get_sample_value("tradehive_router_ticks_in_total", {"agent": "router", "symbol": "EURUSD"}) is None
+    assert (
+        reg.get_sample_value("tradehive_router_ticks_in_total", {"agent": "router", "symbol": "EURUSD"})
+        is None
+    )
     assert sent.on(p.ROUTER_MARKET)[0]["origin_ns"] == T - 1  # the stamp still travels

@@ -96,6 +96,39 @@ def history(
         print(f"{reply.size} bars written to {csv_path}", file=sys.stderr)
 
 
+@app.command("prom-sd")
+def prom_sd(
+    out: Annotated[str, typer.Option(help="file_sd target file to keep current")] = "targets.json",
+    interval: Annotated[float, typer.Option(help="seconds between name-server lookups")] = 5.0,
+    once: Annotated[bool, typer.Option("--once", help="write the file once and exit")] = False,
+    ns_host: Annotated[str, typer.Option(envvar="AGENTCORE_NS_HOST")] = "127.0.0.1",
+    ns_port: Annotated[int, typer.Option(envvar="AGENTCORE_NS_PORT")] = 9090,
+) -> None:
+    """Keep a Prometheus file-SD target file in step with the agents registered in the name server."""
+    from pathlib import Path
+
+    from agentcore import naming
+    from tradehive import promsd
+
+    naming.configure_pyro(5.0)
+    path = Path(out)
+    if once:
+        try:
+            n, _ = promsd.sync_once(ns_host, ns_port, path)
+        except promsd.PromSdError as exc:
+            print(f"tradehive prom-sd: {exc}", file=sys.stderr)
+            raise typer.Exit(1) from exc
+        print(f"{n} target(s) in {path}", file=sys.stderr)
+        return
+    stop = {"now": False}
+    signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
+    try:
+        promsd.run(ns_host, ns_port, path, interval, should_stop=lambda: stop["now"],
+                   log=lambda line: print(line, file=sys.stderr, flush=True))  # fmt: skip
+    except KeyboardInterrupt:
+        pass
+
+
 def write_bars_csv(out: Any, bars: Any) -> None:
     w = csv.writer(out)
     w.writerow(["time", "ts_ns", "open", "high", "low", "close", "volume", "count"])
