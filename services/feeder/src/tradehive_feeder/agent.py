@@ -89,7 +89,7 @@ class FeederAgent(Agent):
         self.symbols = list(self.source.symbols)
         self.bind("PUB", p.FEEDER_TICKS)
         self.bind("REP", p.FEEDER_HISTORY, handler=self.on_history)
-        self.after(0.2, self.step)  # let subscribers connect first
+        self.after(1.0, self.step)  # give subscribers a moment; a late one recovers the start from history
 
     # -- streaming --------------------------------------------------------------------------------------------
     def step(self) -> None:

@@ -35,6 +35,7 @@ class RouterConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     clock_grace_s: float = 2.0
     backfill_timeout_s: float = 5.0
     initial_history_s: float = 0.0  # on a symbol's first ticks, load this much earlier history from the feeder
+    join_lookback_s: float = 7 * 86400.0  # joined a stream already running (first seq > 1): recover up to this
 
 
 class RouterAgent(Agent):
@@ -102,8 +103,13 @@ class RouterAgent(Agent):
             return
         fresh = symbol not in self.books
         book = self._book(symbol, ticks)
-        if fresh and self.config.initial_history_s > 0 and ticks.size:
-            self._load_initial(msg.sender, symbol, book, int(ticks["ts"][0]))
+        if fresh and ticks.size:
+            # a late joiner (ZeroMQ drops what a SUB missed before it connected) recovers the start of the stream
+            lookback = self.config.initial_history_s
+            if msg.seq > 1:
+                lookback = max(lookback, self.config.join_lookback_s)
+            if lookback > 0:
+                self._load_initial(msg.sender, symbol, book, int(ticks["ts"][0]), lookback)
         key = (msg.sender, msg.topic)
         last = self._seq.get(key)
         self._seq[key] = msg.seq
@@ -163,11 +169,11 @@ class RouterAgent(Agent):
         if fresh.size:
             self._ingest(symbol, book, fresh, origin_ns)
 
-    def _load_initial(self, feeder: str, symbol: str, book: SymbolBook, first_ts: int) -> None:
+    def _load_initial(self, feeder: str, symbol: str, book: SymbolBook, first_ts: int, lookback_s: float) -> None:
         alias = self.feeders.get(feeder)
         if alias is None:
             return
-        start = first_ts - int(self.config.initial_history_s * 1e9)
+        start = first_ts - int(lookback_s * 1e9)
         req = p.TickHistoryRequest(symbol=symbol, start_ns=start, end_ns=first_ts)
         try:
             reply = self.request(alias, p.encode(req), timeout=self.config.backfill_timeout_s * 4)
