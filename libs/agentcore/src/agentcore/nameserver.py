@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -18,16 +19,34 @@ from agentcore.forked import can_fork, fork_call
 
 def serve(host: str = "127.0.0.1", port: int = 9090, advertise: str = "", storage: str | None = None,
           comm_timeout: float = 2.0) -> None:  # fmt: skip
-    """Run a name server in this process until interrupted (what ``agentcore nameserver`` does)."""
+    """Run a name server in this process until interrupted (what ``agentcore nameserver`` does).
+
+    SIGTERM stops it like Ctrl-C: as PID 1 in a container a signal without a handler would be ignored.
+    """
+    signal.signal(signal.SIGTERM, _interrupt)
     naming.configure_pyro(comm_timeout)
     cfg: Any = Pyro5.config
     cfg.SERVERTYPE = "multiplex"
     cfg.NS_AUTOCLEAN = 0.0
-    nathost = advertise or (None if host not in ("0.0.0.0", "") else naming.outgoing_address("127.0.0.1"))
+    nathost = advertise or (None if host not in ("0.0.0.0", "") else _own_address())
     Pyro5.nameserver.start_ns_loop(
         host=host, port=port, enableBroadcast=False, nathost=nathost, natport=port if nathost else None,
         storage=storage,
     )  # fmt: skip
+
+
+def _own_address() -> str:
+    """This host's address as others see it (its hostname's address; in a container: the container's IP)."""
+    import socket
+
+    try:
+        return socket.gethostbyname(socket.gethostname())
+    except OSError:
+        return "127.0.0.1"
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
 
 
 class NameServerProcess:
