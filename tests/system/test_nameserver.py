@@ -29,11 +29,6 @@ def test_nameserver_container_answers_a_host_side_pyro_client(stack_factory) -> 
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.xfail(
-    strict=True,
-    reason="agentcore nameserver installs no SIGTERM handler; as PID 1 the signal is ignored and Docker "
-    "kills it after the grace period (exit 137). Remove this mark once serve() handles SIGTERM.",
-)
 def test_nameserver_stops_cleanly_on_sigterm(stack_factory) -> None:
     stack: Stack = stack_factory()
     stack.up("nameserver", timeout=90)
