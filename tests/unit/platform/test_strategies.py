@@ -1,0 +1,101 @@
+"""Strategies without processes: a fake context records what they do."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from marketcore.orders import OrderSide
+from marketcore.schema import BAR_DTYPE
+from tradehive.protocol import Signal
+from tradehive_brain.strategies import EmaCross, VolatilityRegime
+from tradehive_feeder.agent import parse_speed
+
+
+class Ctx:
+    name = "brain-test"
+    warming_up = False
+
+    def __init__(self) -> None:
+        self.orders: list[dict[str, Any]] = []
+        self.signals: list[tuple[str, str, float]] = []
+        self.pos: dict[str, float] = {}
+
+    def submit(self, symbol: str, side: OrderSide, qty: float, **kw: Any) -> str:
+        self.orders.append({"symbol": symbol, "side": side, "qty": qty, **kw})
+        self.pos[symbol] = self.pos.get(symbol, 0.0) + side.sign * qty
+        return f"id-{len(self.orders)}"
+
+    def publish_signal(self, name: str, symbol: str, value: float, data: Any = None) -> None:
+        self.signals.append((name, symbol, value))
+
+    def position(self, symbol: str) -> float:
+        return self.pos.get(symbol, 0.0)
+
+    def now_ns(self) -> int:
+        return 0
+
+
+def bars(closes: list[float]) -> np.ndarray:
+    b = np.zeros(len(closes), BAR_DTYPE)
+    b["ts"] = np.arange(len(closes)) * 60_000_000_000
+    b["open"] = b["close"] = closes
+    b["high"] = np.asarray(closes) + 0.001
+    b["low"] = np.asarray(closes) - 0.001
+    b["count"] = 1
+    return b
+
+
+def test_ema_cross_enters_with_bracket_then_exits_on_opposite_cross() -> None:
+    ctx = Ctx()
+    s = EmaCross(ctx, {"fast": 2, "slow": 4, "atr": 2, "qty": 100.0})
+    s.on_bar("EURUSD", bars([1.0] * 6 + [1.1, 1.2, 1.3]))  # up-cross: long with SL below, TP above
+    assert len(ctx.orders) == 1
+    entry = ctx.orders[0]
+    assert entry["side"] is OrderSide.BUY and entry["qty"] == 100.0
+    assert entry["stop_loss"] < 1.1 < entry["take_profit"]  # the cross happens on the 1.1 bar
+    s.on_bar("EURUSD", bars([1.2, 1.0, 0.9, 0.8]))  # down-cross: close the long (no bracket on the exit)
+    assert ctx.orders[1]["side"] is OrderSide.SELL and ctx.orders[1]["qty"] == 100.0
+    assert "stop_loss" not in ctx.orders[1] and ctx.position("EURUSD") == 0.0
+
+
+def test_ema_cross_is_gated_by_the_regime_signal() -> None:
+    ctx = Ctx()
+    s = EmaCross(ctx, {"fast": 2, "slow": 4, "atr": 2})
+    s.on_signal(Signal(brain="r", name="regime", symbol="EURUSD", value=1.0, ts_ns=0))
+    s.on_bar("EURUSD", bars([1.0] * 6 + [1.1, 1.2, 1.3]))
+    assert ctx.orders == [] and s.gated == 1
+
+
+def test_no_orders_while_warming_up_and_unknown_params_refused() -> None:
+    ctx = Ctx()
+    ctx.warming_up = True
+    s = EmaCross(ctx, {"fast": 2, "slow": 4, "atr": 2})
+    s.on_bar("EURUSD", bars([1.0] * 6 + [1.1, 1.2, 1.3]))
+    assert ctx.orders == [] and s.crosses == 1
+    with pytest.raises(ValueError):
+        EmaCross(ctx, {"fsat": 2})
+    with pytest.raises(KeyError):
+        s.set_param("nope", 1)
+    assert s.set_param("fast", "3") == 2 and s.params["fast"] == 3
+
+
+def test_regime_flags_a_volatility_burst() -> None:
+    ctx = Ctx()
+    s = VolatilityRegime(ctx, {"window": 5, "long_window": 20, "threshold": 1.5})
+    rng = np.random.default_rng(1)
+    calm = list(1.0 + np.cumsum(rng.normal(0, 1e-5, 60)))
+    wild = list(calm[-1] + np.cumsum(rng.normal(0, 5e-4, 10)))
+    s.on_bar("EURUSD", bars(calm))
+    assert ctx.signals and all(v == 0.0 for _, _, v in ctx.signals[-10:])
+    s.on_bar("EURUSD", bars(wild))
+    assert ctx.signals[-1] == ("regime", "EURUSD", 1.0)
+
+
+def test_parse_speed() -> None:
+    assert parse_speed("max") == "max" and parse_speed("2.5") == 2.5
+    for bad in ("0", "-1", "fast"):
+        with pytest.raises(ValueError):
+            parse_speed(bad)
