@@ -198,6 +198,7 @@ class RouterAgent(Agent):
                 symbol, sample, cfg.timeframes, cfg.prices, cfg.empty, cfg.session, cfg.tick_window, cfg.bar_window
             )
             self.log.info("new symbol", symbol=symbol, kind=book.kind, sources=list(book.sources))
+            self._m_fill.labels(agent=self.name, symbol=symbol)  # the series exists (at 0) before a backfill
         return book
 
     def _reject(self, reason: str, n: int) -> None:

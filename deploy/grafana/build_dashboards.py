@@ -1,0 +1,230 @@
+"""Grafana dashboards as code: ``uv run python deploy/grafana/build_dashboards.py`` writes dashboards/*.json.
+
+Plain dicts in Grafana's dashboard JSON model (schemaVersion 39, Grafana 10/11); no SDK needed. Every panel
+queries the provisioned datasource by its fixed uid. :func:`expressions` lists every PromQL expression with
+the template variables replaced, for ``promtool check rules`` and the live test against a real Prometheus.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+DATASOURCE = {"type": "prometheus", "uid": "tradehive-prometheus"}
+OUT = Path(__file__).resolve().parent / "dashboards"
+A = 'agent=~"$agent"'
+S = 'symbol=~"$symbol"'
+RI = "$__rate_interval"
+# what the variables become when an expression is checked outside Grafana
+SUBSTITUTIONS = {"$__rate_interval": "1m", "$agent": ".*", "$symbol": ".*"}
+
+
+def q(expr: str, legend: str = "") -> dict[str, Any]:
+    return {"expr": expr, "legendFormat": legend or "__auto", "datasource": DATASOURCE}
+
+
+def quantile(qv: float, selector: str, by: str = "") -> str:
+    return f"histogram_quantile({qv}, sum by (le{', ' + by if by else ''}) (rate({selector}[{RI}])))"
+
+
+def hop_bucket(hop: str) -> str:
+    return f'tradehive_hop_latency_seconds_bucket{{hop="{hop}"}}'
+
+
+class Board:
+    """Lays panels out on Grafana's 24-column grid, left to right, then down."""
+
+    def __init__(self, uid: str, title: str, tags: list[str]) -> None:
+        self.uid, self.title, self.tags = uid, title, tags
+        self.panels: list[dict[str, Any]] = []
+        self._x = self._y = self._row_h = 0
+
+    def panel(self, title: str, targets: list[dict[str, Any]], kind: str = "timeseries", unit: str = "short",
+              w: int = 12, h: int = 8, description: str = "") -> None:  # fmt: skip
+        if self._x + w > 24:
+            self._x, self._y, self._row_h = 0, self._y + self._row_h, 0
+        refs = [{**t, "refId": chr(ord("A") + i)} for i, t in enumerate(targets)]
+        if kind == "stat":
+            refs = [{**t, "instant": True} for t in refs]
+        self.panels.append({
+            "id": len(self.panels) + 1, "type": kind, "title": title, "description": description,
+            "datasource": DATASOURCE, "targets": refs,
+            "gridPos": {"x": self._x, "y": self._y, "w": w, "h": h},
+            "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
+            "options": {"legend": {"displayMode": "table", "placement": "bottom", "calcs": ["lastNotNull", "max"]}}
+            if kind == "timeseries" else {"reduceOptions": {"calcs": ["lastNotNull"]}},
+        })  # fmt: skip
+        self._x += w
+        self._row_h = max(self._row_h, h)
+
+    def json(self) -> dict[str, Any]:
+        return {
+            "uid": self.uid, "title": self.title, "tags": ["tradehive", *self.tags], "timezone": "utc",
+            "schemaVersion": 39, "version": 1, "editable": False, "refresh": "5s",
+            "time": {"from": "now-15m", "to": "now"}, "panels": self.panels,
+            "templating": {"list": [variable("agent", "agentcore_up", "agent"),
+                                    variable("symbol", "tradehive_router_ticks_in_total", "symbol")]},
+            "annotations": {"list": []},
+        }  # fmt: skip
+
+
+def variable(name: str, metric: str, label: str) -> dict[str, Any]:
+    return {
+        "name": name, "label": name, "type": "query", "datasource": DATASOURCE,
+        "query": {"query": f"label_values({metric}, {label})", "refId": f"{name}-values"},
+        "definition": f"label_values({metric}, {label})", "refresh": 2, "includeAll": True, "multi": True,
+        "allValue": ".*", "current": {"selected": True, "text": "All", "value": "$__all"}, "sort": 1,
+    }  # fmt: skip
+
+
+def overview() -> Board:
+    b = Board("tradehive-overview", "Tradehive / Overview", ["overview"])
+    b.panel("Agents up", [q(f"sum(agentcore_up{{{A}}})", "up")], "stat", w=4, h=4)
+    b.panel("Agents ready", [q(f"sum(agentcore_ready{{{A}}})", "ready")], "stat", w=4, h=4)
+    b.panel("Scrape targets down", [q(f'count(up{{job="tradehive", {A}}} == 0) or vector(0)', "down")], "stat",
+            w=4, h=4)  # fmt: skip
+    b.panel("Kill switch", [q(f"max(tradehive_trader_kill_switch{{{A}}})", "engaged")], "stat", w=4, h=4)
+    b.panel("Replay progress", [q(f"max by (agent) (tradehive_feeder_replay_progress_ratio{{{A}}})", "{{agent}}")],
+            "stat", unit="percentunit", w=8, h=4)  # fmt: skip
+    b.panel("Tick rate in (router)", [q(f"sum by (symbol) (rate(tradehive_router_ticks_in_total{{{A}, {S}}}[{RI}]))",
+                                        "{{symbol}}")], unit="ops")  # fmt: skip
+    b.panel("Tick to order latency", [q(quantile(0.5, hop_bucket("tick_to_order")), "p50"),
+                                      q(quantile(0.99, hop_bucket("tick_to_order")), "p99")], unit="s")  # fmt: skip
+    b.panel("Sequence gaps and backfill", [
+        q(f"sum by (agent) (increase(agentcore_sequence_gaps_total{{{A}}}[{RI}]))", "gaps {{agent}}"),
+        q(f"sum by (symbol) (increase(tradehive_router_backfilled_ticks_total{{{A}, {S}}}[{RI}]))",
+          "backfilled {{symbol}}"),
+    ])  # fmt: skip
+    b.panel("Errors and rejected inputs", [
+        q(f"sum by (agent) (rate(agentcore_handler_errors_total{{{A}}}[{RI}]))", "handler errors {{agent}}"),
+        q(f"sum by (reason) (rate(tradehive_router_rejected_ticks_total{{{A}}}[{RI}]))", "rejected {{reason}}"),
+        q(f"sum by (agent) (rate(agentcore_malformed_messages_total{{{A}}}[{RI}])) or "
+          f"sum by (agent) (agentcore_up{{{A}}}) * 0", "malformed {{agent}}"),
+    ], unit="ops")  # fmt: skip
+    return b
+
+
+def latency() -> Board:
+    b = Board("tradehive-latency", "Tradehive / Latency by hop", ["latency"])
+    sel = f"tradehive_hop_latency_seconds_bucket{{{A}}}"
+    b.panel("p50 by hop", [q(quantile(0.5, sel, "hop"), "{{hop}}")], unit="s")
+    b.panel("p99 by hop", [q(quantile(0.99, sel, "hop"), "{{hop}}")], unit="s")
+    b.panel("Messages per hop", [q(f"sum by (hop) (rate(tradehive_hop_latency_seconds_count{{{A}}}[{RI}]))",
+                                   "{{hop}}")], unit="ops")  # fmt: skip
+    b.panel("Tick to order p50 / p99 / p99.9", [
+        q(quantile(0.5, hop_bucket("tick_to_order")), "p50"), q(quantile(0.99, hop_bucket("tick_to_order")), "p99"),
+        q(quantile(0.999, hop_bucket("tick_to_order")), "p99.9"),
+    ], unit="s")  # fmt: skip
+    b.panel("Handler time p99 by agent and alias", [
+        q(quantile(0.99, f"agentcore_handler_duration_seconds_bucket{{{A}}}", "agent, alias"), "{{agent}} {{alias}}"),
+    ], unit="s")  # fmt: skip
+    b.panel("Loop lag p99 (timers late)", [
+        q(quantile(0.99, f"agentcore_loop_lag_seconds_bucket{{{A}}}", "agent"), "{{agent}}"),
+    ], unit="s")  # fmt: skip
+    b.panel("Brain decision time p99", [
+        q(quantile(0.99, f"tradehive_brain_decision_seconds_bucket{{{A}}}", "agent"), "{{agent}}"),
+    ], unit="s")  # fmt: skip
+    b.panel("Feeder pacing lag", [q(f"max by (agent) (tradehive_feeder_pacing_lag_seconds{{{A}}})", "{{agent}}")],
+            unit="s")  # fmt: skip
+    return b
+
+
+def trading() -> Board:
+    b = Board("tradehive-trading", "Tradehive / Trading", ["trading"])
+    b.panel("Order intents by outcome (brains)", [
+        q(f"sum by (outcome) (rate(tradehive_brain_orders_total{{{A}}}[{RI}]))", "{{outcome}}")], unit="ops")
+    b.panel("Order events (trader)", [
+        q(f"sum by (event) (rate(tradehive_trader_order_events_total{{{A}}}[{RI}]))", "{{event}}")], unit="ops")
+    b.panel("Orders by state", [q(f"sum by (state) (tradehive_trader_orders{{{A}}})", "{{state}}")])
+    b.panel("Fills", [q(f"sum by (symbol) (rate(tradehive_trader_fills_total{{{A}, {S}}}[{RI}]))", "{{symbol}}")],
+            unit="ops")  # fmt: skip
+    b.panel("Positions", [q(f"sum by (symbol) (tradehive_trader_position{{{A}, {S}}})", "{{symbol}}")])
+    b.panel("PnL (realised, unrealised, fees, net)", [
+        q(f"sum by (currency, kind) (tradehive_trader_pnl{{{A}}})", "{{currency}} {{kind}}")], unit="none")
+    b.panel("Risk rejections by rule", [
+        q(f"sum by (rule) (rate(tradehive_trader_risk_rejections_total{{{A}}}[{RI}]))", "{{rule}}")], unit="ops")
+    b.panel("Risk state", [q(f"max(tradehive_trader_kill_switch{{{A}}})", "kill switch"),
+                           q(f"sum(tradehive_trader_open_orders{{{A}}})", "open orders")], "stat")  # fmt: skip
+    b.panel("Signals published", [
+        q(f"sum by (agent, name) (rate(tradehive_brain_signals_total{{{A}}}[{RI}]))", "{{agent}} {{name}}")],
+        unit="ops")  # fmt: skip
+    return b
+
+
+def buffers() -> Board:
+    b = Board("tradehive-buffers", "Tradehive / Buffers", ["buffers"])
+    sel = f"{{{A}, {S}}}"
+    b.panel("Fill ratio", [q(f"max by (role, symbol, buffer) (tradehive_buffer_fill_ratio{sel})",
+                             "{{role}} {{symbol}} {{buffer}}")], unit="percentunit")  # fmt: skip
+    b.panel("Rows", [q(f"max by (role, symbol, buffer) (tradehive_buffer_rows{sel})", "{{role}} {{symbol}} {{buffer}}")])
+    b.panel("Compactions", [q(f"sum by (role, symbol, buffer) (increase(tradehive_buffer_compactions_total{sel}[{RI}]))",
+                              "{{role}} {{symbol}} {{buffer}}")])  # fmt: skip
+    b.panel("Ticks in / out / bars closed", [
+        q(f"sum by (symbol) (rate(tradehive_router_ticks_in_total{sel}[{RI}]))", "in {{symbol}}"),
+        q(f"sum by (symbol) (rate(tradehive_router_ticks_out_total{sel}[{RI}]))", "out {{symbol}}"),
+        q(f"sum by (timeframe) (rate(tradehive_router_bars_closed_total{sel}[{RI}]))", "bars {{timeframe}}"),
+    ], unit="ops")  # fmt: skip
+    b.panel("Messages and bytes per alias", [
+        q(f"sum by (agent, alias) (rate(agentcore_messages_received_total{{{A}}}[{RI}]))", "recv {{agent}} {{alias}}"),
+        q(f"sum by (agent, alias) (rate(agentcore_bytes_sent_total{{{A}}}[{RI}]))", "bytes out {{agent}} {{alias}}"),
+    ], unit="ops")  # fmt: skip
+    b.panel("Sends dropped (HWM)", [
+        q(f"sum by (agent, alias) (rate(agentcore_send_dropped_total{{{A}}}[{RI}]))", "{{agent}} {{alias}}")],
+        unit="ops")  # fmt: skip
+    return b
+
+
+BOARDS = (overview, latency, trading, buffers)
+
+
+def dashboards() -> dict[str, dict[str, Any]]:
+    """``{file name: dashboard JSON}``."""
+    return {f"{b.uid}.json": b.json() for b in (make() for make in BOARDS)}
+
+
+def render(board: dict[str, Any]) -> str:
+    return json.dumps(board, indent=2, sort_keys=True) + "\n"
+
+
+def substitute(expr: str) -> str:
+    for var, value in SUBSTITUTIONS.items():
+        expr = expr.replace(var, value)
+    return expr
+
+
+def expressions(boards: dict[str, dict[str, Any]] | None = None) -> list[tuple[str, str]]:
+    """``(where, PromQL)`` of every panel target, variables substituted."""
+    out = []
+    for name, board in (boards or dashboards()).items():
+        for panel in board["panels"]:
+            for t in panel["targets"]:
+                out.append((f"{name}: {panel['title']} [{t['refId']}]", substitute(t["expr"])))
+    return out
+
+
+def rules_file(exprs: list[tuple[str, str]]) -> str:
+    """A recording-rules file holding each expression (``promtool check rules`` parses every one)."""
+    rules = [{"record": f"tradehive:dashboard_check:{i}", "expr": e} for i, (_w, e) in enumerate(exprs)]
+    return json.dumps({"groups": [{"name": "dashboard-expressions", "rules": rules}]}, indent=1) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    """Write the JSON files; ``--check`` only compares them (exit 1 when a file is stale)."""
+    stale = []
+    for name, board in dashboards().items():
+        path = OUT / name
+        text = render(board)
+        if "--check" in argv:
+            if not path.is_file() or path.read_text() != text:
+                stale.append(name)
+        else:
+            path.write_text(text)
+    if stale:
+        print(f"stale dashboards (run build_dashboards.py): {', '.join(stale)}", file=sys.stderr)
+    return 1 if stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
