@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,7 +37,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.system)
 
 
-def run(cmd: list[str], timeout: float, check: bool = True, **kw: object) -> subprocess.CompletedProcess[str]:
+def run(cmd: list[str], timeout: float, check: bool = True, **kw: Any) -> subprocess.CompletedProcess[str]:
     """Run a command with a bound; on failure the assertion shows its output."""
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)  # type: ignore[call-overload]
     if check and proc.returncode != 0:
@@ -94,7 +95,11 @@ class Stack:
     project: str
     files: list[Path]
     compose: list[str]
+    env: dict[str, str] = field(default_factory=dict)
     started: list[str] = field(default_factory=list)
+
+    def _run(self, cmd: list[str], timeout: float, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return run(cmd, timeout=timeout, check=check, env={**os.environ, **self.env})
 
     def cmd(self, *args: str) -> list[str]:
         files = [arg for f in self.files for arg in ("-f", str(f))]
@@ -102,20 +107,26 @@ class Stack:
 
     def up(self, *services: str, timeout: float = 120) -> None:
         self.started.extend(services)
-        proc = run(self.cmd("up", "-d", "--no-build", "--pull", "never", "--wait", "--wait-timeout",
+        proc = self._run(self.cmd("up", "-d", "--no-build", "--pull", "never", "--wait", "--wait-timeout",
                             str(int(timeout)), *services), timeout=timeout + 60, check=False)  # fmt: skip
         if proc.returncode != 0:
             raise AssertionError(f"stack did not become healthy: {proc.stderr[-2000:]}\n{self.logs()}")
 
     def port(self, service: str, container_port: int) -> int:
-        out = run(self.cmd("port", service, str(container_port)), timeout=30).stdout.strip()
+        out = self._run(self.cmd("port", service, str(container_port)), timeout=30).stdout.strip()
         return int(out.rsplit(":", 1)[1])
 
     def exec(self, service: str, *argv: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-        return run(self.cmd("exec", "-T", service, *argv), timeout=timeout, check=False)
+        return self._run(self.cmd("exec", "-T", service, *argv), timeout=timeout, check=False)
+
+    def call(self, agent: str, method: str, *args: str, via: str = "trader") -> Any:
+        """``agentcore call AGENT METHOD ARGS`` inside the network (service names resolve there only)."""
+        proc = self.exec(via, "agentcore", "call", agent, method, *args)
+        assert proc.returncode == 0, f"agentcore call {agent} {method}: {proc.stderr[-1500:]}"
+        return json.loads(proc.stdout)
 
     def ps(self) -> list[dict[str, object]]:
-        out = run(self.cmd("ps", "--all", "--format", "json"), timeout=30).stdout.strip()
+        out = self._run(self.cmd("ps", "--all", "--format", "json"), timeout=30).stdout.strip()
         if out.startswith("["):
             return json.loads(out)
         return [json.loads(line) for line in out.splitlines() if line.strip()]
@@ -126,24 +137,34 @@ class Stack:
         ).stdout
 
     def down(self) -> None:
-        run(self.cmd("down", "-v", "--remove-orphans", "-t", "10"), timeout=120, check=False)
+        self._run(self.cmd("down", "-v", "--remove-orphans", "-t", "10"), timeout=120, check=False)
 
 
-@pytest.fixture
-def stack_factory(images: dict[str, str]) -> Iterator[Callable[..., Stack]]:
-    """Make compose stacks with a unique project name per test; all are torn down (``down -v``)."""
+def _stacks(images: dict[str, str]) -> Iterator[Callable[..., Stack]]:
     stacks: list[Stack] = []
     compose = compose_binary()
 
-    def make(replay: bool = False) -> Stack:
+    def make(replay: bool = False, env: dict[str, str] | None = None) -> Stack:
         files = [COMPOSE_FILE, *([REPLAY_FILE] if replay else []), TEST_OVERRIDE]
-        stack = Stack(f"th-sys-{uuid.uuid4().hex[:8]}", files, compose)
+        stack = Stack(f"th-sys-{uuid.uuid4().hex[:8]}", files, compose, env=dict(env or {}))
         stacks.append(stack)
         return stack
 
     yield make
     for stack in stacks:
         stack.down()
+
+
+@pytest.fixture
+def stack_factory(images: dict[str, str]) -> Iterator[Callable[..., Stack]]:
+    """Make compose stacks with a unique project name per test; all are torn down (``down -v``)."""
+    yield from _stacks(images)
+
+
+@pytest.fixture(scope="module")
+def module_stack_factory(images: dict[str, str]) -> Iterator[Callable[..., Stack]]:
+    """Like ``stack_factory``, for a stack shared by the tests of one module."""
+    yield from _stacks(images)
 
 
 def http_get(url: str, timeout: float = 5.0) -> tuple[int, str]:
