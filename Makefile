@@ -4,7 +4,7 @@ DATA ?=
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: help sync run demo test test-unit test-integration test-system bench lint images compose-config clean
+.PHONY: help sync run demo test test-unit test-integration test-system bench lint lint-docker images images-online base-image clean
 
 help:
 	@echo "make run [DATA=DIR]  the platform as local processes (simulator, or replay of DATA)"
@@ -12,6 +12,7 @@ help:
 	@echo "make bench           benchmarks (numbers printed, nothing asserted)"
 	@echo "make demo            agentcore demo topology (every messaging pattern)"
 	@echo "make lint            ruff + mypy"
+	@echo "make images          container images per role without a registry (local base + wheelhouse)"
 
 sync:
 	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -41,6 +42,18 @@ bench: sync
 lint: sync
 	$(UV) run ruff check libs services tests bench
 	$(UV) run mypy libs/agentcore/src libs/marketcore/src
+
+images: sync  ## role images offline: local debootstrap base + host wheelhouse (no registry needed)
+	deploy/docker/build-images.sh
+
+images-online:  ## role images from python:3.12-slim and the package index (needs a registry)
+	deploy/docker/build-images.sh --online
+
+base-image:  ## rebuild the local Debian base image
+	deploy/docker/build-base.sh --force
+
+lint-docker: sync
+	$(UV) run hadolint services/*/Dockerfile deploy/docker/nameserver/Dockerfile
 
 clean:
 	rm -rf .pytest_cache .ruff_cache .mypy_cache .bench
