@@ -114,6 +114,11 @@ class Pipeline:
                 return
         raise RuntimeError("no order reached the trader during warm-up")
 
+    def _gaps(self) -> int:
+        """Messages missed by router, brain and trader so far, from the fabric's sequence numbers."""
+        socks = [s for px in (self.router, self.brain, self.trader) for s in px.status()["sockets"].values()]
+        return sum(int(s["sequence_gaps"]) for s in socks)
+
     def _wait_paced(self) -> dict[str, Any]:
         while True:
             st = self.feeder.paced_status()
@@ -138,6 +143,7 @@ class Pipeline:
     def measure(self, rate: float, seconds: float) -> dict[str, Any]:
         n = max(200, int(rate * seconds))
         b0 = brain_counts(self.brain.status())
+        g0 = self._gaps()
         cpu0 = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
         self.feeder.pace(rate, n)
         st = self._wait_paced()
@@ -147,7 +153,7 @@ class Pipeline:
         trader = self.trader.take_arrivals()
         b1 = brain_counts(self.brain.status())
         brain = {k: b1[k] - b0[k] for k in b0}
-        extra = {"drain_s": drain, "brain_gaps": brain["gaps"], "resends": brain["resends"],
+        extra = {"drain_s": drain, "gaps": self._gaps() - g0, "resends": brain["resends"],
                  "feeder_dropped": st["dropped"], **cpu}  # fmt: skip
         return summarise(rate, st["sent"], st["seconds"], brain, trader, extra)
 

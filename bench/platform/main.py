@@ -46,7 +46,8 @@ import replay  # noqa: E402
 OB_VENV = ROOT / ".bench" / "osbrain-venv"
 OB_PY = OB_VENV / "bin" / "python"
 DATA = Path(os.environ.get("TRADEHIVE_DATA", ROOT.parent / "shared" / "data"))
-SYSTEMS = ("tradehive", "agentcore relay", "osBrain relay")
+NO_PARTIALS = "tradehive, no partial bars"
+SYSTEMS = ("tradehive", NO_PARTIALS, "agentcore relay", "osBrain relay")
 
 
 # -- osBrain -------------------------------------------------------------------------------------------------
@@ -132,6 +133,9 @@ def latency_table(results: dict[str, list[list[dict[str, Any]]]], rates: list[fl
             ratio = f"{p50 / ob_p50:.2g}" if ob and ob_p50 and not math.isnan(ob_p50) else "–"
             drain = max(r["drain_s"] for r in rs)
             loss = fmt(med([r["loss_pct"] for r in rs]), "%")
+            if system != "osBrain relay":  # sequence numbers tell drops from a backlog still in flight
+                gaps = sum(r["gaps"] + r["feeder_dropped"] for r in rs)
+                loss += f" ({gaps} gaps)" if drain >= 10 or gaps else ""
             drained = f"{drain:.1f} s" + (" (cap)" if drain >= 10 else "")
             cells = [
                 f"{rate:,.0f}", system, str(len(rs)), fmt(p50, "us"), span(p50s), fmt(med(p99s), "us"),
@@ -146,7 +150,7 @@ def cpu_table(results: dict[str, list[list[dict[str, Any]]]], rates: list[float]
     head = ["rate", "system", *[f"{r} µs/tick" for r in roles], "sum µs/tick"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for rate in rates:
-        for system in ("tradehive", "agentcore relay"):
+        for system in ("tradehive", NO_PARTIALS, "agentcore relay"):
             rs = by_rate(results.get(system, []), rate)
             if not rs:
                 continue
@@ -173,10 +177,14 @@ def replay_section(runs: int, ns_port: int) -> str:
     tick_dir = DATA / "fxcm" / "tick"
     if not tick_dir.is_dir():
         return f"## 2. Full replay\n\nSKIPPED: no FXCM ticks at {tick_dir} (set TRADEHIVE_DATA).\n"
-    e2e = []
+    e2e: list[dict[str, Any]] = []
+    failed: list[dict[str, Any]] = []
     for i in range(runs):
         print(f"replay: end-to-end run {i + 1}/{runs} ...", flush=True)
-        e2e.append(replay.end_to_end(str(tick_dir), ns_port))
+        res = replay.end_to_end(str(tick_dir), ns_port)
+        (failed if "error" in res else e2e).append(res)
+    if not e2e:
+        return "## 2. Full replay\n\nEvery run FAILED: " + "; ".join(r["error"] for r in failed) + "\n"
     print("replay: staged in one process ...", flush=True)
     st = replay.stages(str(tick_dir))
     last = e2e[-1]
@@ -194,6 +202,7 @@ def replay_section(runs: int, ns_port: int) -> str:
     ticks, done, up = last["ticks"], med([r["done_s"] for r in e2e]), med([r["startup_s"] for r in e2e])
     read, work = st["read_s"], st["router_work_s"]
     rest = done - up - max(read, work)
+    cpu = sorted(last.get("cpu_s", {}))
     lines = [
         "## 2. Full replay (all FXCM ticks, both symbols, max speed, whole platform)", "",
         "| measure | median | min–max | target |", "|---|---|---|---|",
@@ -211,6 +220,11 @@ def replay_section(runs: int, ns_port: int) -> str:
         f"{work:.2f} | {ticks / work / 1e6:.2f} |",
         f"| sum of the two (if they ran one after the other) | {read + work:.2f} | |",
         f"| rest after start-up: messaging, fan-out to brains and trader, less overlap | {rest:.2f} | |",
+        "", "CPU seconds of each process from its start to router done (median; 2 cores shared by all):",
+        "", "| " + " | ".join(cpu) + " |", "|" + "---|" * len(cpu),
+        "| " + " | ".join(f"{med([r['cpu_s'][n] for r in e2e if 'cpu_s' in r]):.2f}" for n in cpu) + " |",
+        *(["", f"{len(failed)} run(s) FAILED and are left out: " + "; ".join(r["error"] for r in failed)]
+          if failed else []),
         "", "Correctness: " + "; ".join(checks) + f"; router sequence gaps {last['router_gaps']}, "
         f"rejected {last['router_rejected'] or 'none'}.",
     ]  # fmt: skip
@@ -243,6 +257,7 @@ def main() -> None:
         "--seconds", type=float, default=0.0, help="seconds of ticks per rate (default 1, quick 0.5)"
     )
     ap.add_argument("--rates", default="1000,5000,10000,20000,50000")
+    ap.add_argument("--variant-runs", type=int, default=1, help="runs without partial bars (0: skip)")
     ap.add_argument("--no-osbrain", action="store_true")
     ap.add_argument("--no-replay", action="store_true")
     ap.add_argument(
@@ -264,6 +279,12 @@ def main() -> None:
         results["agentcore relay"].append(
             latency.sweep(rates, seconds, latency.relay_topology(args.ns_port + 1))
         )
+    if args.variant_runs:
+        results[NO_PARTIALS] = []
+        for i in range(args.variant_runs):
+            print(f"latency run {i + 1}/{args.variant_runs}: {NO_PARTIALS} ...", flush=True)
+            topo = latency.topology(args.ns_port, {"publish_partial": False})
+            results[NO_PARTIALS].append(latency.sweep(rates, seconds, topo))
     if not args.no_osbrain:
         print(f"latency: osBrain relay, {runs} run(s) ...", flush=True)
         ob = osbrain_sweeps(rates, seconds, runs)
@@ -287,10 +308,12 @@ def main() -> None:
         "## 1. Tick->order latency, feeder -> router -> brain -> trader (four processes, tcp 127.0.0.1)", "",
         "One tick per message at each rate (1-ms bursts); latency = trader handler entry - feeder stamp "
         "of the tick that caused the order; loss = 1 - orders at the trader / ticks published. "
-        "*tradehive*: the real "
-        "router/brain (tick_echo)/trader; *relay*: four agents that only forward (the fabric's share), on "
-        "agentcore and on osBrain 0.6.5. Drain = wait after the last tick until the trader went quiet; "
-        "\"(cap)\" = a backlog still in flight after 10 s (the sweep stops there). "
+        "*tradehive*: the real router/brain (tick_echo)/trader; *no partial bars*: the same with the "
+        "router's publish_partial off (it otherwise sends 15 forming-bar messages per tick: 5 timeframes x "
+        "3 prices); *relay*: four agents that only forward (the fabric's share), on agentcore and on "
+        "osBrain 0.6.5. Drain = wait after the last tick until the trader went quiet; "
+        "\"(cap)\" = a backlog still in flight after 10 s (the sweep stops there; loss then counts orders "
+        "not yet delivered; \"gaps\" = messages really dropped, from sequence numbers). "
         "Targets (tradehive): p50 ≤ 150 µs and p99 ≤ 1 ms at 10k ticks/s with zero loss; "
         "zero loss up to ≥ 50k.",
         "", latency_table(results, rates), "",

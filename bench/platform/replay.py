@@ -13,9 +13,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import Pyro5.api
+import Pyro5.errors
 from agentcore import naming
 from agentcore.launcher import Launcher
+from latency import cpu_seconds
 from tradehive.platform import build_topology
 
 POLL_S = 0.05
@@ -28,43 +31,56 @@ def _router_received(status: dict[str, Any]) -> int:
 def end_to_end(data: str, ns_port: int, cap_s: float = 120.0) -> dict[str, Any]:
     naming.configure_pyro(30.0)
     topo = build_topology(data=data, speed="max", ns_port=ns_port, log_level="error")
+    topo = msgspec.structs.replace(topo, settings={**topo.settings, "comm_timeout": 30.0})
     launcher = Launcher(topo, live=False)
     t0 = time.perf_counter()
     launcher.start_all()
     t_up = time.perf_counter() - t0
     procs = {n: s.proc for n, s in launcher.agents.items()}
+    pids = {n: p.pid for n, p in procs.items() if p is not None}
+    cpu0 = {n: cpu_seconds(pid) for n, pid in pids.items()}
     feeder = Pyro5.api.Proxy(procs["feeder"].uri)  # type: ignore[union-attr]
     router = Pyro5.api.Proxy(procs["router"].uri)  # type: ignore[union-attr]
     out: dict[str, Any] = {"startup_s": t_up}
     try:
-        t_fed = None
-        while time.perf_counter() - t0 < cap_s:
-            f = feeder.status()
-            if f["finished"] and t_fed is None:
-                t_fed = time.perf_counter() - t0
-            if f["finished"]:
-                r = router.status()
-                if _router_received(r) >= f["batches"]:
-                    out["done_s"] = time.perf_counter() - t0
-                    break
-            time.sleep(POLL_S)
-        else:
-            out["done_s"] = float("nan")
-            r = router.status()
-        out["feeder_finished_s"] = t_fed
-        out["ticks"] = f["published_ticks"]
-        out["batches"] = f["batches"]
-        out["skipped"] = f.get("progress", {}).get("skipped")
-        syms = r["symbols"]
-        out["router_ticks_held"] = {s: v["ticks_held"] for s, v in syms.items()}
-        out["bars_1m"] = {s: v["bars"].get("1m") for s, v in syms.items()}
-        out["router_gaps"] = r["sequence_gaps"]
-        out["router_rejected"] = r["rejected"]
+        _follow(out, t0, cap_s, feeder, router, pids, cpu0)
+    except Pyro5.errors.PyroError as exc:  # an agent died or hung: report it, do not abort the whole bench
+        exits = {n: p.poll() for n, p in procs.items() if p is not None and p.poll() is not None}
+        out["error"] = f"{type(exc).__name__}: {exc}; exited agents: {exits or 'none'}"
     finally:
         feeder._pyroRelease()
         router._pyroRelease()
         launcher.stop_all(timeout=10.0)
     return out
+
+
+def _follow(out: dict[str, Any], t0: float, cap_s: float, feeder: Any, router: Any, pids: dict[str, int],
+            cpu0: dict[str, float]) -> None:  # fmt: skip
+    """Poll feeder and router until the router has every batch; fill ``out``."""
+    t_fed = None
+    while time.perf_counter() - t0 < cap_s:
+        f = feeder.status()
+        if f["finished"] and t_fed is None:
+            t_fed = time.perf_counter() - t0
+        if f["finished"]:
+            r = router.status()
+            if _router_received(r) >= f["batches"]:
+                out["done_s"] = time.perf_counter() - t0
+                out["cpu_s"] = {n: cpu_seconds(pid) - cpu0[n] for n, pid in pids.items()}
+                break
+        time.sleep(POLL_S)
+    else:
+        out["done_s"] = float("nan")
+        r = router.status()
+    out["feeder_finished_s"] = t_fed
+    out["ticks"] = f["published_ticks"]
+    out["batches"] = f["batches"]
+    out["skipped"] = f.get("progress", {}).get("skipped")
+    syms = r["symbols"]
+    out["router_ticks_held"] = {s: v["ticks_held"] for s, v in syms.items()}
+    out["bars_1m"] = {s: v["bars"].get("1m") for s, v in syms.items()}
+    out["router_gaps"] = r["sequence_gaps"]
+    out["router_rejected"] = r["rejected"]
 
 
 def stages(data: str) -> dict[str, float]:
