@@ -43,9 +43,28 @@ class NullMetric:
 NULL: Final = NullMetric()
 
 
+class Children:
+    """Labelled children of one metric family, cached per label values (prometheus-client's ``labels()``
+    validates and locks on every call: ~10 µs, more than a whole hop on the hot path). ``agent`` comes first."""
+
+    __slots__ = ("_agent", "_cache", "_metric")
+
+    def __init__(self, metric: Any, agent: str) -> None:
+        self._metric = metric
+        self._agent = agent
+        self._cache: dict[tuple[str, ...], Any] = {}
+
+    def __call__(self, *values: str) -> Any:
+        try:
+            return self._cache[values]
+        except KeyError:
+            child = self._cache[values] = self._metric.labels(self._agent, *values)
+            return child
+
+
 def instrument(metric: M) -> M:
     """``metric`` itself, or :data:`NULL` when role metrics are switched off."""
     return metric if metrics_enabled() else NULL  # type: ignore[return-value]
 
 
-__all__ = ["ENV_SWITCH", "NULL", "NullMetric", "instrument", "metrics_enabled"]
+__all__ = ["ENV_SWITCH", "NULL", "Children", "NullMetric", "instrument", "metrics_enabled"]

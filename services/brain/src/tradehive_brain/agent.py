@@ -16,7 +16,7 @@ from marketcore.orders import decode as decode_order
 from marketcore.orders import encode as encode_order
 from marketcore.errors import MarketcoreError
 from tradehive import protocol as p
-from tradehive.instrument import instrument
+from tradehive.instrument import Children, instrument
 from tradehive.latency import Hop, hop_histogram, since_s
 from tradehive_brain.strategies import BUILTIN
 from tradehive_brain.strategy import Strategy
@@ -60,6 +60,7 @@ class BrainAgent(Agent):
         self._m_signals = instrument(m.counter("tradehive_brain_signals_total", "Signals published.", ["name"]))
         self._m_decide = instrument(m.histogram("tradehive_brain_decision_seconds", "Strategy handler time per bar batch."))
         self._hop = hop_histogram(m).labels(agent=self.name, hop=Hop.ROUTER_TO_BRAIN)
+        self._c_orders, self._decide = Children(self._m_orders, self.name), self._m_decide.labels(agent=self.name)
         self.bind("PUB", p.BRAIN_SIGNALS)
         self._warmed: set[str] = set()
         self._connect_all(cfg)
@@ -136,7 +137,7 @@ class BrainAgent(Agent):
         else:
             self.counts["bars"] += int(bars.size)
             self.strategy.on_bar(symbol, bars)
-        self._m_decide.labels(agent=self.name).observe(time.perf_counter() - t0)
+        self._decide.observe(time.perf_counter() - t0)
 
     def on_tick_msg(self, msg: Message) -> None:
         self._hop.observe(since_s(msg.sent_ns, time.time_ns()))
@@ -176,7 +177,7 @@ class BrainAgent(Agent):
         self.pending[cid] = (data, time.monotonic(), 1)
         self.send("orders", data, type_=p.TYPE_ORDER, origin_ns=self._origin_ns)  # re-sends carry no origin
         self.counts["orders_sent"] += 1
-        self._m_orders.labels(agent=self.name, outcome="sent").inc()
+        self._c_orders("sent").inc()
         return cid
 
     def _resend_unacked(self) -> None:
@@ -206,7 +207,7 @@ class BrainAgent(Agent):
         elif not ack.accepted:
             self.counts["rejected"] += 1
             self.log.warning("order rejected", client_order_id=ack.client_order_id, reason=ack.reason, rule=ack.rule)
-        self._m_orders.labels(agent=self.name, outcome=outcome).inc()
+        self._c_orders(outcome).inc()
         self.strategy.on_ack(ack)
 
     def on_exec_msg(self, msg: Message) -> None:

@@ -15,7 +15,7 @@ from marketcore.sources.pacer import Pacer
 from marketcore.sources.replay import ReplaySource
 from marketcore.sources.sim import MarketSimulator
 from tradehive import protocol as p
-from tradehive.instrument import instrument
+from tradehive.instrument import Children, instrument
 from tradehive.latency import Hop, hop_histogram, since_s
 
 
@@ -63,6 +63,7 @@ class FeederAgent(Agent):
         self._lat = instrument(self.metrics.histogram(
             "tradehive_feeder_venue_to_feeder_seconds", "Venue/broker timestamp to feeder receive (replay: data time is "
             "re-based, so only simulator/live adapters make this meaningful).", ["symbol"]))  # fmt: skip
+        self._c_ticks, self._c_lat = Children(self._ticks_total, self.name), Children(self._lat, self.name)
         self._hop_venue = hop_histogram(self.metrics).labels(agent=self.name, hop=Hop.VENUE_TO_FEEDER)
         self._progress = instrument(
             self.metrics.gauge("tradehive_feeder_replay_progress_ratio", "Fraction of the replay done."))
@@ -123,10 +124,10 @@ class FeederAgent(Agent):
             self.send(p.FEEDER_TICKS, ticks, topic=p.tick_topic(symbol), type_=p.TYPE_TICKS, origin_ns=now)
             self.published += ticks.size
             self.batches += 1
-            self._ticks_total.labels(agent=self.name, symbol=symbol).inc(ticks.size)
+            self._c_ticks(symbol).inc(ticks.size)
             if self.mode == "simulator" and ticks.size:  # replayed ticks carry historic stamps: not a latency
                 venue_s = since_s(int(ticks["ts"][-1]), now)
-                self._lat.labels(agent=self.name, symbol=symbol).observe(venue_s)
+                self._c_lat(symbol).observe(venue_s)
                 self._hop_venue.observe(venue_s)
 
     # -- history ----------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from agentcore import Agent, CommunicationError, Message
 from marketcore.errors import MarketcoreError
 from marketcore.schema import TICK_DTYPE
 from tradehive import protocol as p
-from tradehive.instrument import instrument
+from tradehive.instrument import Children, instrument
 from tradehive.latency import Hop, hop_histogram, since_s
 from tradehive_router.book import SymbolBook
 from tradehive_router.validate import clean_ticks
@@ -62,6 +62,8 @@ class RouterAgent(Agent):
         self._m_buf = i(m.gauge("tradehive_buffer_fill_ratio", "Rows used / window of a buffer.", buf))
         self._m_rows = i(m.gauge("tradehive_buffer_rows", "Rows held in a buffer.", buf))
         self._m_comp = i(m.counter("tradehive_buffer_compactions_total", "Window copies back to the buffer start.", buf))
+        self._c_in, self._c_out = Children(self._m_in, self.name), Children(self._m_out, self.name)
+        self._c_bars, self._c_rej = Children(self._m_bars, self.name), Children(self._m_rej, self.name)
         self._comp_seen: dict[tuple[str, str], int] = {}  # compactions already counted, per (symbol, buffer)
         self._hop = hop_histogram(m).labels(agent=self.name, hop=Hop.FEEDER_TO_ROUTER)
         for reason in REJECT_REASONS:  # the bounded reasons exist (at 0) before the first rejection
@@ -119,7 +121,7 @@ class RouterAgent(Agent):
 
     def _ingest(self, symbol: str, book: SymbolBook, ticks: Any, origin_ns: int = 0) -> None:
         """``origin_ns``: the feeder's origin stamp of these ticks, forwarded on them and on the bars they close."""
-        self._m_in.labels(agent=self.name, symbol=symbol).inc(ticks.size)
+        self._c_in(symbol).inc(ticks.size)
         good, reasons = clean_ticks(ticks, book.last_ts, book.kind)
         for reason, n in reasons.items():
             self._reject(reason, n)
@@ -127,7 +129,7 @@ class RouterAgent(Agent):
             return
         updates = book.add(good)
         self.send(p.ROUTER_MARKET, good, topic=p.tick_topic(symbol), type_=p.TYPE_TICKS, origin_ns=origin_ns)
-        self._m_out.labels(agent=self.name, symbol=symbol).inc(good.size)
+        self._c_out(symbol).inc(good.size)
         self._publish_bars(symbol, book, updates, origin_ns)
 
     def _publish_bars(self, symbol: str, book: SymbolBook, updates: Any, origin_ns: int = 0) -> None:
@@ -137,7 +139,7 @@ class RouterAgent(Agent):
                 self.send(p.ROUTER_MARKET, closed, topic=p.bar_topic(tf, symbol, src), type_=p.TYPE_BAR,
                           origin_ns=origin_ns)  # fmt: skip
                 if src == book.sources[0]:
-                    self._m_bars.labels(agent=self.name, symbol=symbol, timeframe=tf).inc(closed.size)
+                    self._c_bars(symbol, tf).inc(closed.size)
             if self.config.publish_partial:
                 row = book.builder.partial(spec, src)
                 if row is not None:
@@ -203,7 +205,7 @@ class RouterAgent(Agent):
 
     def _reject(self, reason: str, n: int) -> None:
         self.rejected[reason] = self.rejected.get(reason, 0) + n
-        self._m_rej.labels(agent=self.name, reason=reason).inc(n)
+        self._c_rej(reason).inc(n)
 
     # -- history --------------------------------------------------------------------------------------------
     def on_history(self, msg: Message) -> Any:

@@ -22,7 +22,7 @@ from marketcore.paper import PaperVenue, PaperVenueConfig
 from marketcore.portfolio import Portfolio
 from marketcore.risk import RISK_RULES, RiskEngine, RiskLimits
 from tradehive import protocol as p
-from tradehive.instrument import instrument
+from tradehive.instrument import Children, instrument
 from tradehive.latency import Hop, hop_histogram, since_s
 
 INF = math.inf
@@ -83,6 +83,7 @@ class TraderAgent(Agent):
         self._m_kill = i(m.gauge("tradehive_trader_kill_switch", "1 while the kill switch halts new orders."))
         self._m_open = i(m.gauge("tradehive_trader_open_orders", "Orders not yet in a final state."))
         self._m_kill.labels(agent=self.name).set(1.0 if self.risk.halted else 0.0)
+        self._c_events, self._c_fills = Children(self._m_orders, self.name), Children(self._m_fills, self.name)
         for rule in RISK_RULES:  # every bounded rule's series exists (at 0) before its first rejection
             self._m_risk.labels(agent=self.name, rule=rule)
         hops = hop_histogram(m)
@@ -198,7 +199,7 @@ class TraderAgent(Agent):
             except MarketcoreError as exc:
                 self._handler_error("order event", exc)
                 order = None
-            self._m_orders.labels(agent=self.name, event=tag).inc()
+            self._c_events(tag).inc()
             if tag == "OrderRejected":
                 self.counts["venue_rejected"] += 1
             if isinstance(ev, OrderFilled):
@@ -210,7 +211,7 @@ class TraderAgent(Agent):
     def _on_fill(self, fill: OrderFilled, order: Any) -> None:
         self.fills.append(fill)
         self.portfolio.apply_fill(fill)
-        self._m_fills.labels(agent=self.name, symbol=fill.symbol).inc()
+        self._c_fills(fill.symbol).inc()
         cmd = order.command if order is not None else None
         is_child = order is not None and order.parent_id is not None
         if cmd is not None and cmd.has_bracket and not self.config.venue_brackets and order.status is OrderStatus.FILLED:
