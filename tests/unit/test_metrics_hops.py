@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from agentcore import Agent, Message
+from agentcore import Agent, Message, RequestTimeout
 from marketcore.orders import OrderSide, SubmitOrder
 from marketcore.orders import encode as encode_order
 from marketcore.schema import TICK_DTYPE
@@ -40,6 +40,11 @@ def offline(agent: Agent) -> Sent:
     a.every = lambda *args, **kw: 0
     a.after = lambda *args, **kw: 0
     a.discover = lambda role: {}
+
+    def request(alias: str, data: Any, timeout: float = 2.0, type_: str = "") -> Any:
+        raise RequestTimeout(f"offline: no reply from {alias}")
+
+    a.request = request
     return sent
 
 

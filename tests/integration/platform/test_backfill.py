@@ -32,7 +32,7 @@ def test_late_router_backfills_and_bars_equal_vendor(platform, data_dir: Path, t
     try:
         plat.wait_replay_done(timeout=200)
         status = plat.status("router")
-        assert status["backfilled_ticks"] == 0  # the start came through the join path, not a mid-stream gap
+        assert status["backfilled_ticks"] >= 20_000  # the start it missed came from the feeder's history
         assert status["symbols"]["EURUSD"]["ticks_held"] == plat.status("feeder")["published_ticks"]
         for i, price in enumerate(("bid", "ask")):
             vendor = read_lean_quote_bars(data_dir / "fxcm" / "minute" / "eurusd" / "20140507_quote.zip", "-05:00")[i]
@@ -43,3 +43,23 @@ def test_late_router_backfills_and_bars_equal_vendor(platform, data_dir: Path, t
     finally:
         router.stop()
         time.sleep(0.1)
+
+
+def test_router_joining_after_the_stream_ended_catches_up(platform, data_dir: Path, tmp_path: Path) -> None:
+    """The feeder finishes a whole replay before any router exists: no live message will ever reveal the gap,
+    so the router's stream-status sync must recover everything."""
+    day = tmp_path / "fxcm" / "tick" / "nzdusd"
+    day.mkdir(parents=True)
+    (day / "20140508_quote.zip").symlink_to(data_dir / "fxcm" / "tick" / "nzdusd" / "20140508_quote.zip")
+    plat = platform({"feeder": AgentSpec(cls=FEEDER, config={"data_dir": str(tmp_path / "fxcm" / "tick"),
+                                                             "speed": "max"})})  # fmt: skip
+    wait_until(lambda: plat.status("feeder")["finished"], 60, message="feeder done")
+    router = process.spawn(ROUTER, "router", settings={"ns_port": plat.port, "log_level": "warning"},
+                           config={"timeframes": ["1m"], "prices": ["bid"], "session": "-05:00"}, timeout=60)  # fmt: skip
+    try:
+        plat.wait_replay_done(timeout=60)
+        vendor = read_lean_quote_bars(data_dir / "fxcm" / "minute" / "nzdusd" / "20140508_quote.zip", "-05:00")[0]
+        got = plat.history(p.BarHistoryRequest(symbol="NZDUSD", timeframe="1m", price="bid", include_partial=True))
+        assert got.size == vendor.size and (got["close"] == vendor["close"]).all() and (got["ts"] == vendor["ts"]).all()
+    finally:
+        router.stop()

@@ -74,6 +74,20 @@ class TickHistoryRequest(_Record, frozen=True, tag="tick_history"):
     limit: int | None = None
 
 
+class StreamStatusRequest(_Record, frozen=True, tag="stream_status_request"):
+    """Ask a feeder how far each of its tick streams has gone."""
+
+
+class StreamStatus(_Record, frozen=True, tag="stream_status"):
+    """Per symbol: ``[messages published (= the last sequence number on tick.<symbol>), last tick ts]``.
+
+    A subscriber that joined late or missed the tail of a stream compares it with what it received and recovers
+    the difference from the feeder's history (ZeroMQ SUB sockets silently miss what precedes their connection).
+    """
+
+    streams: dict[str, tuple[int, int]]
+
+
 class BarHistoryRequest(_Record, frozen=True, tag="bar_history"):
     """Ask the router for bars: the last ``last_n`` closed bars, or those opening in [start_ns, end_ns)."""
 
@@ -120,7 +134,10 @@ class ErrorReply(_Record, frozen=True, tag="error"):
     reason: str
 
 
-Record = TickHistoryRequest | BarHistoryRequest | Signal | OrderAck | PositionReport | ErrorReply
+Record = (
+    TickHistoryRequest | StreamStatusRequest | StreamStatus | BarHistoryRequest | Signal | OrderAck
+    | PositionReport | ErrorReply
+)
 
 
 class _Envelope(msgspec.Struct, frozen=True):

@@ -53,6 +53,7 @@ class FeederAgent(Agent):
     def on_init(self) -> None:
         cfg: FeederConfig = self.config
         self.mode = "replay" if cfg.data_dir else "simulator"
+        self.streams: dict[str, tuple[int, int]] = {}  # symbol -> (messages sent on tick.<symbol>, last ts)
         self.finished = False
         self.published = 0
         self.batches = 0
@@ -122,6 +123,8 @@ class FeederAgent(Agent):
         now = time.time_ns()  # the feeder's receive (replay: release) time: the origin stamp of these ticks
         for symbol, ticks in runs:
             self.send(p.FEEDER_TICKS, ticks, topic=p.tick_topic(symbol), type_=p.TYPE_TICKS, origin_ns=now)
+            n, last_ts = self.streams.get(symbol, (0, 0))
+            self.streams[symbol] = (n + 1, int(ticks["ts"][-1]) if ticks.size else last_ts)
             self.published += ticks.size
             self.batches += 1
             self._c_ticks(symbol).inc(ticks.size)
@@ -134,6 +137,8 @@ class FeederAgent(Agent):
     def on_history(self, msg: Message) -> Any:
         try:
             req = p.decode(msg.data)
+            if isinstance(req, p.StreamStatusRequest):
+                return p.encode(p.StreamStatus(streams=dict(self.streams)))
             if not isinstance(req, p.TickHistoryRequest):
                 raise p.ProtocolError(f"expected a tick_history request, got {type(req).__name__}")
             return self.source.history(req.symbol, req.start_ns, req.end_ns, req.limit)

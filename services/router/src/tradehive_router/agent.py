@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 
 from agentcore import Agent, CommunicationError, Message
+from marketcore.bars import warmup as warmup_kernels
 from marketcore.errors import MarketcoreError
 from marketcore.schema import TICK_DTYPE
 from tradehive import protocol as p
@@ -29,6 +30,7 @@ class RouterConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     tick_window: int = 2_000_000  # ticks kept per symbol
     bar_window: int = 200_000  # bars kept per (symbol, timeframe, price)
     publish_partial: bool = True
+    partial_interval_s: float = 0.1  # forming bars go out at most this often per symbol (0: with every batch)
     feeders: list[str] = []  # feeder names; empty: every agent registered with role:feeder
     discover_interval: float = 2.0
     clock_close: bool = False  # close bars by the wall clock when no tick comes (live feeds, the simulator)
@@ -48,6 +50,7 @@ class RouterAgent(Agent):
         self.books: dict[str, SymbolBook] = {}
         self.feeders: dict[str, str] = {}  # feeder name -> local REQ alias for history
         self._seq: dict[tuple[str, str], int] = {}
+        self._heard: dict[str, float] = {}  # feeder -> monotonic time of its last tick message
         self.gaps = 0
         self.backfilled = 0
         self.rejected: dict[str, int] = {}
@@ -68,8 +71,12 @@ class RouterAgent(Agent):
         self._hop = hop_histogram(m).labels(agent=self.name, hop=Hop.FEEDER_TO_ROUTER)
         for reason in REJECT_REASONS:  # the bounded reasons exist (at 0) before the first rejection
             self._m_rej.labels(agent=self.name, reason=reason)
+        self._dirty: dict[str, int] = {}  # symbols whose forming bars changed since the last partial flush
+        warmup_kernels()  # compile/load the bar kernels now, not on the first tick (1-2 s otherwise)
         self.bind("PUB", p.ROUTER_MARKET)
         self.bind("REP", p.ROUTER_HISTORY, handler=self.on_history)
+        if cfg.publish_partial and cfg.partial_interval_s > 0:
+            self.every(cfg.partial_interval_s, self._flush_partials)
         self._discover()
         self.every(cfg.discover_interval, self._discover)
         self.every(1.0, self._export_buffers)
@@ -94,6 +101,46 @@ class RouterAgent(Agent):
             self.feeders[name] = f"{name}.history"
             self._m_gap.labels(agent=self.name, feeder=name)  # the series exists (at 0) before a gap
             self.log.info("feeder connected", feeder=name)
+        now = time.monotonic()
+        for name in self.feeders:  # catch up with streams we joined late or whose tail we missed while idle
+            if now - self._heard.get(name, 0.0) > 1.0:
+                self._sync_feeder(name)
+
+    def _sync_feeder(self, feeder: str) -> None:
+        """Compare the feeder's stream status with what we received; fetch the difference from its history."""
+        try:
+            reply = self.request(self.feeders[feeder], p.encode(p.StreamStatusRequest()), timeout=2.0)
+            status = p.decode(reply)
+        except (CommunicationError, p.ProtocolError) as exc:
+            self.log.warning("stream status unavailable", feeder=feeder, error=str(exc))
+            return
+        if not isinstance(status, p.StreamStatus):
+            return
+        for symbol, (seq, last_ts) in status.streams.items():
+            key = (feeder, p.tick_topic(symbol))
+            if seq <= self._seq.get(key, 0):
+                continue
+            book = self.books.get(symbol)
+            start = book.last_ts if book is not None and book.last_ts is not None else (
+                last_ts - int(self.config.join_lookback_s * 1e9))  # fmt: skip
+            req = p.TickHistoryRequest(symbol=symbol, start_ns=start, end_ns=last_ts + 1)
+            try:
+                ticks = self.request(self.feeders[feeder], p.encode(req), timeout=self.config.backfill_timeout_s * 4)
+            except CommunicationError as exc:
+                self.log.error("catch-up failed", feeder=feeder, symbol=symbol, error=str(exc))
+                continue
+            if isinstance(ticks, bytes):
+                continue
+            self._seq[key] = seq
+            if not ticks.size:
+                continue
+            book = self._book(symbol, ticks)
+            fresh = book.skip_seen(ticks)
+            self.backfilled += fresh.size
+            self._m_fill.labels(agent=self.name, symbol=symbol).inc(fresh.size)
+            self.log.warning("caught up with feeder stream", feeder=feeder, symbol=symbol, ticks=int(fresh.size))
+            if fresh.size:
+                self._ingest(symbol, book, fresh)
 
     # -- ticks ----------------------------------------------------------------------------------------------
     def on_ticks(self, msg: Message) -> None:
@@ -103,6 +150,11 @@ class RouterAgent(Agent):
         if msg.kind != "n" or ticks.dtype != TICK_DTYPE:
             self._reject("bad_payload", 1)
             return
+        self._heard[msg.sender] = time.monotonic()
+        key = (msg.sender, msg.topic)
+        last = self._seq.get(key)
+        if last is not None and msg.seq <= last and msg.seq != 1:
+            return  # already recovered from history (a catch-up overtook the queued message)
         fresh = symbol not in self.books
         book = self._book(symbol, ticks)
         if fresh and ticks.size:
@@ -112,8 +164,6 @@ class RouterAgent(Agent):
                 lookback = max(lookback, self.config.join_lookback_s)
             if lookback > 0:
                 self._load_initial(msg.sender, symbol, book, int(ticks["ts"][0]), lookback)
-        key = (msg.sender, msg.topic)
-        last = self._seq.get(key)
         self._seq[key] = msg.seq
         if last is not None and msg.seq > last + 1 and ticks.size:
             self._backfill(msg.sender, symbol, book, msg.seq - last - 1, int(ticks["ts"][0]), msg.origin_ns)
@@ -133,18 +183,32 @@ class RouterAgent(Agent):
         self._publish_bars(symbol, book, updates, origin_ns)
 
     def _publish_bars(self, symbol: str, book: SymbolBook, updates: Any, origin_ns: int = 0) -> None:
-        for (spec, src), closed in zip(updates.keys, updates.closed, strict=True):
-            tf = str(spec)
-            if closed.size:
-                self.send(p.ROUTER_MARKET, closed, topic=p.bar_topic(tf, symbol, src), type_=p.TYPE_BAR,
-                          origin_ns=origin_ns)  # fmt: skip
-                if src == book.sources[0]:
-                    self._c_bars(symbol, tf).inc(closed.size)
-            if self.config.publish_partial:
-                row = book.builder.partial(spec, src)
-                if row is not None:
-                    self.send(p.ROUTER_MARKET, row.reshape(1), topic=p.bar_topic(tf, symbol, src, partial=True),
-                              type_=p.TYPE_BAR_PARTIAL, origin_ns=origin_ns)  # fmt: skip
+        if updates.n_closed:
+            for (spec, src), closed in zip(updates.keys, updates.closed, strict=True):
+                if closed.size:
+                    tf = str(spec)
+                    self.send(p.ROUTER_MARKET, closed, topic=p.bar_topic(tf, symbol, src), type_=p.TYPE_BAR,
+                              origin_ns=origin_ns)  # fmt: skip
+                    if src == book.sources[0]:
+                        self._c_bars(symbol, tf).inc(closed.size)
+        if self.config.publish_partial:
+            if self.config.partial_interval_s > 0:
+                self._dirty[symbol] = origin_ns  # sent by the partial timer: 15 forming bars per tick cost too much
+            else:
+                self._publish_partials(symbol, origin_ns)
+
+    def _publish_partials(self, symbol: str, origin_ns: int = 0) -> None:
+        book = self.books[symbol]
+        for spec, src in book.builder.keys:
+            row = book.builder.partial(spec, src)
+            if row is not None:
+                self.send(p.ROUTER_MARKET, row.reshape(1), topic=p.bar_topic(str(spec), symbol, src, partial=True),
+                          type_=p.TYPE_BAR_PARTIAL, origin_ns=origin_ns)  # fmt: skip
+
+    def _flush_partials(self) -> None:
+        dirty, self._dirty = self._dirty, {}
+        for symbol, origin_ns in dirty.items():
+            self._publish_partials(symbol, origin_ns)
 
     def _backfill(
         self, feeder: str, symbol: str, book: SymbolBook, missed: int, first_new_ts: int, origin_ns: int = 0
