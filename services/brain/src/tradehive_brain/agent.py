@@ -181,10 +181,11 @@ class BrainAgent(Agent):
         return cid
 
     def _resend_unacked(self) -> None:
-        """Re-send intents without an ack (same client id: the trader drops duplicates, so nothing doubles)."""
+        """Re-send intents without an ack (same client id: the trader drops duplicates, so nothing doubles),
+        waiting twice as long after each try so re-sends never pile onto a trader that is only behind."""
         now = time.monotonic()
         for cid, (data, sent, tries) in list(self.pending.items()):
-            if now - sent < self.config.ack_timeout_s:
+            if now - sent < self.config.ack_timeout_s * 2 ** (tries - 1):  # back off: a busy trader needs time
                 continue
             if tries > self.config.max_resends:
                 del self.pending[cid]
