@@ -156,7 +156,9 @@ def handler_cost(day: str, batch: int = 50, reps: int = 5) -> dict[bool, float]:
             r = _offline_router(on)
             t0 = time.perf_counter()
             for seq, b in enumerate(batches, 1):
-                r.on_ticks(Message("tick.EURUSD", "n", "ticks", "feeder", seq, time.time_ns(), b, b.nbytes, 1))
+                r.on_ticks(
+                    Message("tick.EURUSD", "n", "ticks", "feeder", seq, time.time_ns(), b, b.nbytes, 1)
+                )
             out[on].append((time.perf_counter() - t0) / len(batches) * 1e6)
     return {on: min(v) for on, v in out.items()}
 
@@ -175,17 +177,20 @@ def main() -> int:
     thr: dict[bool, list[float]] = {True: [], False: []}
     lat: dict[bool, list[np.ndarray]] = {True: [], False: []}
     for r in range(rounds):
-        for on in ((True, False) if r % 2 == 0 else (False, True)):
+        for on in (True, False) if r % 2 == 0 else (False, True):
             res = one_run(on, "max", args.day, 120.0)
             span = (res["last_quote_ns"] - res["first_ns"]) / 1e9
             thr[on].append(res["quotes"] / span if span > 0 else float("nan"))
             print(f"  throughput  metrics={'on ' if on else 'off'} {res['quotes']:>7} ticks in {span:6.2f} s "
                   f"= {thr[on][-1]:>9,.0f} ticks/s", flush=True)  # fmt: skip
-            res = one_run(on, "100", args.day, lat_s, f"{args.day}T12:00:00+00:00")  # the busy London/NY hours
+            res = one_run(
+                on, "100", args.day, lat_s, f"{args.day}T12:00:00+00:00"
+            )  # the busy London/NY hours
             arr = np.asarray(res["lat_ns"][20:], dtype=np.int64) / 1e3  # µs; the first orders pay warm-up
             lat[on].append(arr)
-            print(f"  tick->order metrics={'on ' if on else 'off'} {arr.size:>5} orders  p50 {np.percentile(arr, 50):8.0f} µs"
-                  f"  p99 {np.percentile(arr, 99):8.0f} µs", flush=True)  # fmt: skip
+            p50, p99 = np.percentile(arr, 50), np.percentile(arr, 99)
+            state = "on " if on else "off"
+            print(f"  tick->order metrics={state} {arr.size:>5} orders  p50 {p50:8.0f} µs  p99 {p99:8.0f} µs", flush=True)
     cost = handler_cost(args.day, reps=3 if args.quick else 7)
     t_on, t_off = statistics.median(thr[True]), statistics.median(thr[False])
     l_on, l_off = np.concatenate(lat[True]), np.concatenate(lat[False])
@@ -194,7 +199,9 @@ def main() -> int:
     print(f"  throughput   on {t_on:>10,.0f} ticks/s   off {t_off:>10,.0f} ticks/s   ratio {t_on / t_off:5.3f}"
           f"   loss {100 * (1 - t_on / t_off):+5.1f} %")  # fmt: skip
     b_on, b_off = max(thr[True]), max(thr[False])
-    print(f"  throughput (best of rounds) on {b_on:>10,.0f}   off {b_off:>10,.0f}   ratio {b_on / b_off:5.3f}")
+    print(
+        f"  throughput (best of rounds) on {b_on:>10,.0f}   off {b_off:>10,.0f}   ratio {b_on / b_off:5.3f}"
+    )
     print(f"  router handler per 50-tick batch (in-process, best of N): on {cost[True]:7.1f} µs   "
           f"off {cost[False]:7.1f} µs   ratio {cost[True] / cost[False]:5.3f}")  # fmt: skip
     for q in (50, 99):

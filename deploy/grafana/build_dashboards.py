@@ -133,18 +133,30 @@ def latency() -> Board:
 
 def trading() -> Board:
     b = Board("tradehive-trading", "Tradehive / Trading", ["trading"])
-    b.panel("Order intents by outcome (brains)", [
-        q(f"sum by (outcome) (rate(tradehive_brain_orders_total{{{A}}}[{RI}]))", "{{outcome}}")], unit="ops")
-    b.panel("Order events (trader)", [
-        q(f"sum by (event) (rate(tradehive_trader_order_events_total{{{A}}}[{RI}]))", "{{event}}")], unit="ops")
+    b.panel(
+        "Order intents by outcome (brains)",
+        [q(f"sum by (outcome) (rate(tradehive_brain_orders_total{{{A}}}[{RI}]))", "{{outcome}}")],
+        unit="ops",
+    )
+    b.panel(
+        "Order events (trader)",
+        [q(f"sum by (event) (rate(tradehive_trader_order_events_total{{{A}}}[{RI}]))", "{{event}}")],
+        unit="ops",
+    )
     b.panel("Orders by state", [q(f"sum by (state) (tradehive_trader_orders{{{A}}})", "{{state}}")])
     b.panel("Fills", [q(f"sum by (symbol) (rate(tradehive_trader_fills_total{{{A}, {S}}}[{RI}]))", "{{symbol}}")],
             unit="ops")  # fmt: skip
     b.panel("Positions", [q(f"sum by (symbol) (tradehive_trader_position{{{A}, {S}}})", "{{symbol}}")])
-    b.panel("PnL (realised, unrealised, fees, net)", [
-        q(f"sum by (currency, kind) (tradehive_trader_pnl{{{A}}})", "{{currency}} {{kind}}")], unit="none")
-    b.panel("Risk rejections by rule", [
-        q(f"sum by (rule) (rate(tradehive_trader_risk_rejections_total{{{A}}}[{RI}]))", "{{rule}}")], unit="ops")
+    b.panel(
+        "PnL (realised, unrealised, fees, net)",
+        [q(f"sum by (currency, kind) (tradehive_trader_pnl{{{A}}})", "{{currency}} {{kind}}")],
+        unit="none",
+    )
+    b.panel(
+        "Risk rejections by rule",
+        [q(f"sum by (rule) (rate(tradehive_trader_risk_rejections_total{{{A}}}[{RI}]))", "{{rule}}")],
+        unit="ops",
+    )
     b.panel("Risk state", [q(f"max(tradehive_trader_kill_switch{{{A}}})", "kill switch"),
                            q(f"sum(tradehive_trader_open_orders{{{A}}})", "open orders")], "stat")  # fmt: skip
     b.panel("Signals published", [
@@ -158,7 +170,10 @@ def buffers() -> Board:
     sel = f"{{{A}, {S}}}"
     b.panel("Fill ratio", [q(f"max by (role, symbol, buffer) (tradehive_buffer_fill_ratio{sel})",
                              "{{role}} {{symbol}} {{buffer}}")], unit="percentunit")  # fmt: skip
-    b.panel("Rows", [q(f"max by (role, symbol, buffer) (tradehive_buffer_rows{sel})", "{{role}} {{symbol}} {{buffer}}")])
+    b.panel(
+        "Rows",
+        [q(f"max by (role, symbol, buffer) (tradehive_buffer_rows{sel})", "{{role}} {{symbol}} {{buffer}}")],
+    )
     b.panel("Compactions", [q(f"sum by (role, symbol, buffer) (increase(tradehive_buffer_compactions_total{sel}[{RI}]))",
                               "{{role}} {{symbol}} {{buffer}}")])  # fmt: skip
     b.panel("Ticks in / out / bars closed", [

@@ -123,7 +123,8 @@ def stack(
         targets = tmp / "targets" / "tradehive.json"
         procs.append(subprocess.Popen(
             [sys.executable, "-m", "tradehive.cli", "prom-sd", "--ns-port", str(ns_port), "--out", str(targets),
-             "--interval", "1"], env=env, stdout=subprocess.DEVNULL, stderr=open(tmp / "promsd.log", "w"), text=True))  # fmt: skip  # noqa: SIM115
+             "--interval", "1"], env=env, stdout=subprocess.DEVNULL,
+            stderr=open(tmp / "promsd.log", "w"), text=True))  # fmt: skip  # noqa: SIM115
         config = yaml.safe_load((PROM_DIR / "prometheus.local.yml").read_text())
         config["global"].update(scrape_interval="2s", scrape_timeout="2s", evaluation_interval="1s")
         config["rule_files"] = [str(PROM_DIR / "alerts.yml")]

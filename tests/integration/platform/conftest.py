@@ -8,7 +8,6 @@ from typing import Any
 
 import Pyro5.api
 import pytest
-
 from agentcore import naming
 from agentcore.client import request
 from agentcore.launcher import AgentSpec, Launcher, NameServerSpec, RestartPolicy, Topology

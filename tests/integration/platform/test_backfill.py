@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from agentcore import process
 from agentcore.launcher import AgentSpec
 from agentcore.testing import wait_until
@@ -35,8 +34,12 @@ def test_late_router_backfills_and_bars_equal_vendor(platform, data_dir: Path, t
         assert status["backfilled_ticks"] >= 20_000  # the start it missed came from the feeder's history
         assert status["symbols"]["EURUSD"]["ticks_held"] == plat.status("feeder")["published_ticks"]
         for i, price in enumerate(("bid", "ask")):
-            vendor = read_lean_quote_bars(data_dir / "fxcm" / "minute" / "eurusd" / "20140507_quote.zip", "-05:00")[i]
-            got = plat.history(p.BarHistoryRequest(symbol="EURUSD", timeframe="1m", price=price, include_partial=True))
+            vendor = read_lean_quote_bars(
+                data_dir / "fxcm" / "minute" / "eurusd" / "20140507_quote.zip", "-05:00"
+            )[i]
+            got = plat.history(
+                p.BarHistoryRequest(symbol="EURUSD", timeframe="1m", price=price, include_partial=True)
+            )
             assert got.size == vendor.size
             for field in ("ts", "open", "high", "low", "close", "volume"):
                 assert (got[field] == vendor[field]).all(), (price, field)
@@ -58,8 +61,16 @@ def test_router_joining_after_the_stream_ended_catches_up(platform, data_dir: Pa
                            config={"timeframes": ["1m"], "prices": ["bid"], "session": "-05:00"}, timeout=60)  # fmt: skip
     try:
         plat.wait_replay_done(timeout=60)
-        vendor = read_lean_quote_bars(data_dir / "fxcm" / "minute" / "nzdusd" / "20140508_quote.zip", "-05:00")[0]
-        got = plat.history(p.BarHistoryRequest(symbol="NZDUSD", timeframe="1m", price="bid", include_partial=True))
-        assert got.size == vendor.size and (got["close"] == vendor["close"]).all() and (got["ts"] == vendor["ts"]).all()
+        vendor = read_lean_quote_bars(
+            data_dir / "fxcm" / "minute" / "nzdusd" / "20140508_quote.zip", "-05:00"
+        )[0]
+        got = plat.history(
+            p.BarHistoryRequest(symbol="NZDUSD", timeframe="1m", price="bid", include_partial=True)
+        )
+        assert (
+            got.size == vendor.size
+            and (got["close"] == vendor["close"]).all()
+            and (got["ts"] == vendor["ts"]).all()
+        )
     finally:
         router.stop()

@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from agentcore.testing import free_port, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
@@ -34,13 +33,16 @@ def test_tradehive_run_simulator_end_to_end(tmp_path: Path) -> None:
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
+
         def flowing() -> dict | None:
             r = _status("router", port)
             if not r or not r["symbols"]:
                 return None
             return r if all(s["bars"].get("1m", 0) > 100 for s in r["symbols"].values()) else None
 
-        router = wait_until(flowing, 120, interval=1.0, message="simulated ticks reaching the router with history")
+        router = wait_until(
+            flowing, 120, interval=1.0, message="simulated ticks reaching the router with history"
+        )
         assert set(router["symbols"]) == {"EURUSD", "GBPUSD", "BTCUSDT"}
         assert router["symbols"]["BTCUSDT"]["kind"] == "quote"
         out_csv = tmp_path / "eurusd.csv"
@@ -48,7 +50,15 @@ def test_tradehive_run_simulator_end_to_end(tmp_path: Path) -> None:
                    str(out_csv), port=port)  # fmt: skip
         assert res.returncode == 0, res.stderr
         rows = list(csv.DictReader(out_csv.open()))
-        assert len(rows) > 100 and list(rows[0])[:7] == ["time", "ts_ns", "open", "high", "low", "close", "volume"]
+        assert len(rows) > 100 and list(rows[0])[:7] == [
+            "time",
+            "ts_ns",
+            "open",
+            "high",
+            "low",
+            "close",
+            "volume",
+        ]
         assert all(float(r["low"]) <= float(r["open"]) <= float(r["high"]) for r in rows)
         assert [int(r["ts_ns"]) for r in rows] == sorted(int(r["ts_ns"]) for r in rows)
         # live parameter change through Pyro, visible in status()

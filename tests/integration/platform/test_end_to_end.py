@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from agentcore.testing import wait_until
 from tradehive import protocol as p
 from tradehive.platform import build_topology
@@ -78,7 +77,6 @@ def test_replay_trades_and_pnl_matches_fills(platform, data_dir: Path, tmp_path:
 def test_trader_refuses_bad_intents_and_kill_switch_halts(platform, data_dir: Path, tmp_path: Path) -> None:
     """Garbage on the order socket is counted and answered; the kill switch rejects new orders."""
     import zmq
-
     from agentcore import naming, wire
     from marketcore.orders import OrderSide, SubmitOrder, encode
 
@@ -107,13 +105,18 @@ def test_trader_refuses_bad_intents_and_kill_switch_halts(platform, data_dir: Pa
         assert ask(encode(order), 2).accepted
         again = ask(encode(order), 3)
         assert again.duplicate and again.accepted
-        unknown = ask(encode(SubmitOrder(client_order_id="t-2", symbol="NOPE", side=OrderSide.BUY, qty=1.0)), 4)
+        unknown = ask(
+            encode(SubmitOrder(client_order_id="t-2", symbol="NOPE", side=OrderSide.BUY, qty=1.0)), 4
+        )
         assert not unknown.accepted and "unknown symbol" in unknown.reason
         assert plat.call("trader", "kill_switch", True, "test") is True
-        halted = ask(encode(SubmitOrder(client_order_id="t-3", symbol="EURUSD", side=OrderSide.BUY, qty=1.0)), 5)
+        halted = ask(
+            encode(SubmitOrder(client_order_id="t-3", symbol="EURUSD", side=OrderSide.BUY, qty=1.0)), 5
+        )
         assert not halted.accepted and halted.rule == "kill_switch"
     finally:
         sock.close()
+
     def settled() -> dict | None:
         st = plat.status("trader")
         return st if st["orders"]["total"] == 1 else None

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from agentcore.launcher import AgentSpec
 from marketcore.io import read_binance_klines, read_binance_trades, read_lean_daily_bars, read_lean_quote_bars
 from marketcore.io.lean import read_lean_quote_ticks
@@ -51,13 +50,29 @@ def test_router_fxcm_bars_equal_vendor_minute_and_daily_bars(platform, data_dir:
             for price, daily in (("bid", daily_bid), ("ask", daily_ask)):
                 if minute_file.exists():
                     vendor = read_lean_quote_bars(minute_file, "-05:00")[0 if price == "bid" else 1]
-                    got = plat.history(p.BarHistoryRequest(symbol=symbol, timeframe="1m", price=price,
-                                                           start_ns=day_start, end_ns=day_end, include_partial=True))
+                    got = plat.history(
+                        p.BarHistoryRequest(
+                            symbol=symbol,
+                            timeframe="1m",
+                            price=price,
+                            start_ns=day_start,
+                            end_ns=day_end,
+                            include_partial=True,
+                        )
+                    )
                     _assert_bars_equal(got, vendor, f"{symbol} {name} 1m {price}")
                     compared += 1
                 want = daily[daily["ts"] == day_start]
-                got_d = plat.history(p.BarHistoryRequest(symbol=symbol, timeframe="1d", price=price,
-                                                         start_ns=day_start, end_ns=day_end, include_partial=True))
+                got_d = plat.history(
+                    p.BarHistoryRequest(
+                        symbol=symbol,
+                        timeframe="1d",
+                        price=price,
+                        start_ns=day_start,
+                        end_ns=day_end,
+                        include_partial=True,
+                    )
+                )
                 _assert_bars_equal(got_d, want, f"{symbol} {name} 1d {price}")
     assert compared == 2 * 26, f"expected bid+ask minute comparisons for 26 day files, did {compared}"
 
@@ -74,6 +89,8 @@ def test_router_binance_minute_bars_equal_klines(platform, data_dir: Path) -> No
     minute = 60 * 10**9
     first, last = int(trades["ts"][0]) // minute * minute, int(trades["ts"][-1]) // minute * minute
     want = klines[(klines["ts"] >= first) & (klines["ts"] <= last)]
-    got = plat.history(p.BarHistoryRequest(symbol="XRPETH", timeframe="1m", price="last", include_partial=True))
+    got = plat.history(
+        p.BarHistoryRequest(symbol="XRPETH", timeframe="1m", price="last", include_partial=True)
+    )
     assert want.size > 1000
     _assert_bars_equal(got, want, "XRPETH 1m last")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from marketcore.schema import TICK_DTYPE
 from tradehive import protocol as p
 from tradehive_router.book import SymbolBook
@@ -64,7 +63,9 @@ def test_book_builds_bars_and_serves_history_with_partial() -> None:
 def test_skip_seen_drops_only_what_was_ingested_at_the_boundary() -> None:
     b = book()
     b.add(quotes([1, 2, 2], [1.0, 1.0, 1.1], [1.1, 1.1, 1.2]))  # two ticks at ts=2 already seen
-    history = quotes([2, 2, 2, 3], [1.0, 1.1, 1.2, 1.3], [1.1, 1.2, 1.3, 1.4])  # a third tick at ts=2 was missed
+    history = quotes(
+        [2, 2, 2, 3], [1.0, 1.1, 1.2, 1.3], [1.1, 1.2, 1.3, 1.4]
+    )  # a third tick at ts=2 was missed
     fresh = b.skip_seen(history)
     assert list(fresh["ts"]) == [2, 3] and fresh["bid"][0] == 1.2
 

@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 import zmq
-
 from agentcore.wire import Message
 from marketcore.schema import TICK_DTYPE
 from tradehive import protocol as p

@@ -6,7 +6,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-
 from marketcore.orders import OrderSide
 from marketcore.schema import BAR_DTYPE
 from tradehive.protocol import Signal

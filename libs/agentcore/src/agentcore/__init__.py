@@ -32,8 +32,14 @@ _EXPORTS = {
 if TYPE_CHECKING:
     from agentcore.agent import Agent
     from agentcore.errors import (
-        AgentcoreError, CommunicationError, ConfigError, NameServerError, RemoteError, RequestTimeout,
-        ResolveError, WireError,
+        AgentcoreError,
+        CommunicationError,
+        ConfigError,
+        NameServerError,
+        RemoteError,
+        RequestTimeout,
+        ResolveError,
+        WireError,
     )  # fmt: skip
     from agentcore.process import AgentProcess, spawn
     from agentcore.remoting import remote
@@ -50,4 +56,20 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "Agent",
+    "AgentProcess",
+    "AgentSettings",
+    "AgentcoreError",
+    "CommunicationError",
+    "ConfigError",
+    "Message",
+    "NameServerError",
+    "NoConfig",
+    "RemoteError",
+    "RequestTimeout",
+    "ResolveError",
+    "WireError",
+    "remote",
+    "spawn",
+]

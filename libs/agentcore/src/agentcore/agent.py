@@ -125,14 +125,18 @@ class Agent:
         if alias in self._channels:
             raise ConfigError(f"alias {alias!r} is already used by this agent")
         stats = self.metrics.socket(alias, pattern)
-        chan = Channel(sock, alias, pattern, stats, self.name, self._resolve_handlers(handler), self._handler_error)
+        chan = Channel(
+            sock, alias, pattern, stats, self.name, self._resolve_handlers(handler), self._handler_error
+        )
         self._channels[alias] = chan
         self._by_socket[sock] = chan
         if pattern in RECEIVING:
             self._poller.register(sock, zmq.POLLIN)
         return chan
 
-    def bind(self, pattern: str, alias: str, handler: HandlerSpec = None, transport: str | None = None) -> str:
+    def bind(
+        self, pattern: str, alias: str, handler: HandlerSpec = None, transport: str | None = None
+    ) -> str:
         """Bind a socket under ``alias`` (published as ``<name>.<alias>``); returns the advertised endpoint."""
         pattern = check_pattern(pattern)
         transport = transport or self.settings.transport
@@ -289,7 +293,9 @@ class Agent:
     def cancel_timer(self, timer_id: int) -> bool:
         return self._timers.cancel(timer_id)
 
-    def safe_call(self, fn: Callable[..., Any], *args: Any, timeout: float | None = 30.0, **kwargs: Any) -> Any:
+    def safe_call(
+        self, fn: Callable[..., Any], *args: Any, timeout: float | None = 30.0, **kwargs: Any
+    ) -> Any:
         """Run ``fn`` in the loop thread and return its result (directly when already in the loop)."""
         if self._loop_thread is None or threading.get_ident() == self._loop_thread:
             return fn(*args, **kwargs)
@@ -354,8 +360,7 @@ class Agent:
     def set_handler(self, alias: str, handler: str, prefix: str = "") -> None:
         """Swap the handler of a receiving alias for a named one (method name or ``module:function``)."""
         chan = self._channel(alias)
-        table = {p: h for p in (chan.handlers.prefixes if chan.handlers else [])
-                 for h in [chan.handlers.get(p)] if h is not None}  # fmt: skip
+        table = dict(chan.handlers.items()) if chan.handlers is not None else {}
         table[prefix] = self._resolve_handler(handler)
         chan.handlers = TopicHandlers(table)
         if chan.pattern == "SUB":
@@ -363,7 +368,9 @@ class Agent:
 
     def _check_attr(self, name: str) -> None:
         if name not in self.remote_attributes:
-            raise AttributeError(f"{name!r} is not a remote attribute of {self.name} ({self.remote_attributes})")
+            raise AttributeError(
+                f"{name!r} is not a remote attribute of {self.name} ({self.remote_attributes})"
+            )
 
     # ------------------------------------------------------------------------------------------ lifecycle
     @property
@@ -385,7 +392,9 @@ class Agent:
 
     def _publish_metadata(self) -> None:
         if self._registrar is not None:
-            self._registrar.update(self.metadata(), dict((a, (e[0], e[2])) for a, e in self._connected.items()))
+            self._registrar.update(
+                self.metadata(), dict((a, (e[0], e[2])) for a, e in self._connected.items())
+            )
 
     def _healthz(self) -> tuple[bool, dict[str, object]]:
         lag = time.monotonic() - self._heartbeat

@@ -34,7 +34,9 @@ def _proxy(name: str, ns_host: str, ns_port: int) -> Any:
 def nameserver(
     host: Annotated[str, typer.Option(envvar="AGENTCORE_NS_HOST")] = "127.0.0.1",
     port: Annotated[int, typer.Option(envvar="AGENTCORE_NS_PORT")] = 9090,
-    advertise: Annotated[str, typer.Option(envvar="AGENTCORE_NS_ADVERTISE", help="host published in URIs")] = "",
+    advertise: Annotated[
+        str, typer.Option(envvar="AGENTCORE_NS_ADVERTISE", help="host published in URIs")
+    ] = "",
     storage: Annotated[str, typer.Option(help="persistent storage, e.g. sql:/path/ns.sqlite")] = "",
 ) -> None:
     """Start a Pyro5 name server (multiplexed, broadcast off)."""
@@ -70,7 +72,14 @@ def ps(ns_host: NsHost = "127.0.0.1", ns_port: NsPort = 9090,
 
     table = Table("name", "role", "address", "state", "uptime_s", "errors")
     for r in rows:
-        table.add_row(r["name"], r["role"], r["address"], r["state"], str(r.get("uptime_s", "")), str(r.get("errors", "")))
+        table.add_row(
+            r["name"],
+            r["role"],
+            r["address"],
+            r["state"],
+            str(r.get("uptime_s", "")),
+            str(r.get("errors", "")),
+        )
     Console().print(table)
 
 

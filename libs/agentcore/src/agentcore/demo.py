@@ -102,7 +102,12 @@ class Collector(Agent):
         self.answers += 1
 
     def extra_status(self) -> dict[str, Any]:
-        return {"counts": self.counts, "batches": self.batches, "results": self.results, "answers": self.answers}
+        return {
+            "counts": self.counts,
+            "batches": self.batches,
+            "results": self.results,
+            "answers": self.answers,
+        }
 
 
 class Client(Agent):

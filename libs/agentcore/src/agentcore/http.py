@@ -15,7 +15,9 @@ Probe = Callable[[], tuple[bool, dict[str, object]]]
 class HealthServer:
     """A small threaded HTTP server; the probes are called from its threads and must only read state."""
 
-    def __init__(self, host: str, port: int, registry: CollectorRegistry, healthz: Probe, readyz: Probe) -> None:
+    def __init__(
+        self, host: str, port: int, registry: CollectorRegistry, healthz: Probe, readyz: Probe
+    ) -> None:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):

@@ -127,11 +127,15 @@ class Launcher:
                 sup.restarts = [t for t in sup.restarts if now - t < pol.window_s]
                 if not sup.spec.restart or len(sup.restarts) >= pol.max_restarts:
                     sup.state = "failed" if sup.last_exit else "exited"
-                    self.log.error("agent gave up", agent=sup.name, exit=sup.last_exit, restarts=len(sup.restarts))
+                    self.log.error(
+                        "agent gave up", agent=sup.name, exit=sup.last_exit, restarts=len(sup.restarts)
+                    )
                     continue
                 sup.state = "backoff"
                 sup.next_start = now + sup.backoff
-                self.log.warning("agent died; restarting", agent=sup.name, exit=sup.last_exit, in_s=sup.backoff)
+                self.log.warning(
+                    "agent died; restarting", agent=sup.name, exit=sup.last_exit, in_s=sup.backoff
+                )
                 sup.backoff = min(sup.backoff * 2, pol.backoff_max_s)
             elif sup.state == "backoff" and now >= sup.next_start:
                 sup.restarts.append(now)
@@ -146,8 +150,14 @@ class Launcher:
 
     def rows(self) -> list[dict[str, Any]]:
         return [
-            {"name": s.name, "class": s.spec.cls, "pid": s.proc.pid if s.proc else None, "state": s.state,
-             "restarts": len(s.restarts), "last_exit": s.last_exit}  # fmt: skip
+            {
+                "name": s.name,
+                "class": s.spec.cls,
+                "pid": s.proc.pid if s.proc else None,
+                "state": s.state,
+                "restarts": len(s.restarts),
+                "last_exit": s.last_exit,
+            }  # fmt: skip
             for s in self.agents.values()
         ]
 
@@ -169,7 +179,11 @@ class Launcher:
         logs.configure()
         signal.signal(signal.SIGTERM, lambda *_: setattr(self, "_stop", True))
         self.start_all()
-        self.log.info("topology up", agents=list(self.agents), ns=f"{self.topo.nameserver.host}:{self.topo.nameserver.port}")
+        self.log.info(
+            "topology up",
+            agents=list(self.agents),
+            ns=f"{self.topo.nameserver.host}:{self.topo.nameserver.port}",
+        )
         try:
             self._supervise()
         except KeyboardInterrupt:
@@ -188,7 +202,9 @@ class Launcher:
         from rich.table import Table
 
         def table() -> Table:
-            t = Table("agent", "class", "pid", "state", "restarts", "last exit", title="agentcore up (Ctrl-C stops)")
+            t = Table(
+                "agent", "class", "pid", "state", "restarts", "last exit", title="agentcore up (Ctrl-C stops)"
+            )
             for r in self.rows():
                 t.add_row(*(str(r[k]) if r[k] is not None else "" for k in
                             ("name", "class", "pid", "state", "restarts", "last_exit")))  # fmt: skip

@@ -75,7 +75,9 @@ class ControlChannel:
         self.socket = ctx.socket(zmq.PULL)
         self.socket.linger = 0
         self.socket.bind(self.endpoint)
-        self._queue: queue.SimpleQueue[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any], Future[Any]]]
+        self._queue: queue.SimpleQueue[
+            tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any], Future[Any]]
+        ]
         self._queue = queue.SimpleQueue()
         self._local = threading.local()
         self._lock = threading.Lock()

@@ -6,8 +6,8 @@ import socket
 from collections.abc import Iterable
 from typing import Any
 
-import Pyro5.api
 import Pyro5
+import Pyro5.api
 import Pyro5.errors
 
 from agentcore.errors import NameServerError, ResolveError
@@ -26,6 +26,29 @@ def configure_pyro(comm_timeout: float) -> None:
     cfg.SERIALIZER = "serpent"
     cfg.NS_BCPORT = 0
     cfg.DETAILED_TRACEBACK = False
+
+
+def _register_errors() -> None:
+    """Let Pyro5 clients rebuild agentcore's own exceptions raised by a remote agent (instead of failing with
+    'unsupported serialized class')."""
+    from Pyro5.serializers import SerializerBase
+
+    from agentcore import errors
+
+    for cls in vars(errors).values():
+        if isinstance(cls, type) and issubclass(cls, errors.AgentcoreError):
+
+            def rebuild(classname: str, data: dict[str, Any], cls: type = cls) -> Exception:
+                exc = Exception.__new__(cls)
+                Exception.__init__(exc, *data.get("args", ()))
+                for key, value in (data.get("attributes") or {}).items():
+                    setattr(exc, key, value)
+                return exc
+
+            SerializerBase.register_dict_to_class(f"{cls.__module__}.{cls.__name__}", rebuild)
+
+
+_register_errors()
 
 
 def locate(host: str, port: int) -> Pyro5.api.Proxy:

@@ -52,7 +52,9 @@ class Registrar:
         try:
             self.register_once()
             if not self.registered:
-                self._agent.log.info("registered", ns=f"{self._agent.settings.ns_host}:{self._agent.settings.ns_port}")
+                self._agent.log.info(
+                    "registered", ns=f"{self._agent.settings.ns_host}:{self._agent.settings.ns_port}"
+                )
             self.registered = True
             self._agent.metrics.ready = True
             self._follow_peers()

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 import Pyro5.api
 import zmq
 
-from agentcore import logs, naming, settings as settings_mod
+from agentcore import logs, naming
+from agentcore import settings as settings_mod
 from agentcore.errors import AgentcoreError, CommunicationError, ConfigError
 from agentcore.http import HealthServer
 from agentcore.loop import ControlChannel
@@ -28,7 +29,9 @@ if TYPE_CHECKING:
 def _start_pyro(agent: Agent) -> tuple[Pyro5.api.Daemon, str]:
     s = agent.settings
     nat = agent.host if s.bind_host in ("0.0.0.0", "") else None
-    daemon = Pyro5.api.Daemon(host=s.bind_host or "0.0.0.0", port=s.pyro_port, nathost=nat, natport=0 if nat else None)
+    daemon = Pyro5.api.Daemon(
+        host=s.bind_host or "0.0.0.0", port=s.pyro_port, nathost=nat, natport=0 if nat else None
+    )
     uri = str(daemon.register(agent, objectId=f"agent.{agent.name}"))
     thread = threading.Thread(target=daemon.requestLoop, name="agentcore-pyro", daemon=True)
     thread.start()
@@ -47,14 +50,18 @@ def _connect_from_settings(agent: Agent, specs: Sequence[dict[str, Any]]) -> Non
         agent.connect(spec["address"], handler=handler, alias=spec.get("alias"), pattern=spec.get("pattern"))
 
 
-def run_agent(agent: Agent, ready: Callable[[str], None] | None = None, connections: Sequence[dict[str, Any]] = ()) -> int:
+def run_agent(
+    agent: Agent, ready: Callable[[str], None] | None = None, connections: Sequence[dict[str, Any]] = ()
+) -> int:
     s = agent.settings
     logs.bind_agent(agent.name, agent.role)
     naming.configure_pyro(s.comm_timeout)
     agent._loop_thread = threading.get_ident()
     agent.ctx = zmq.Context()
     agent._control = ControlChannel(agent.ctx, agent.name)
-    agent._http = HealthServer(s.bind_host, s.http_port, agent.metrics.registry, agent._healthz, agent._readyz)
+    agent._http = HealthServer(
+        s.bind_host, s.http_port, agent.metrics.registry, agent._healthz, agent._readyz
+    )
     agent._http.start()
     daemon, uri = _start_pyro(agent)
     agent._daemon = daemon
@@ -136,7 +143,9 @@ def build_agent(class_path: str, name: str, environ: dict[str, str] | None = Non
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m agentcore.agent", description="Run one agent in this process.")
+    parser = argparse.ArgumentParser(
+        prog="python -m agentcore.agent", description="Run one agent in this process."
+    )
     parser.add_argument("agent_class", help="module:Class of an agentcore.Agent subclass")
     parser.add_argument("--name", required=True)
     parser.add_argument("--ready-fd", type=int, default=-1, help="write the Pyro URI to this fd when ready")

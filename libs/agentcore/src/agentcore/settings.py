@@ -60,7 +60,9 @@ def build(cls: type[S], values: Mapping[str, Any], *, source: str) -> S:
     fields = {f.name: f.type for f in msgspec.structs.fields(cls)}
     unknown = sorted(set(values) - set(fields))
     if unknown:
-        raise ConfigError(f"unknown setting(s) {', '.join(unknown)} in {source}; valid: {', '.join(sorted(fields))}")
+        raise ConfigError(
+            f"unknown setting(s) {', '.join(unknown)} in {source}; valid: {', '.join(sorted(fields))}"
+        )
     data = {k: _coerce(v, fields[k]) for k, v in values.items()}
     try:
         return msgspec.convert(data, cls, strict=False)

@@ -51,6 +51,10 @@ class TopicHandlers:
         self._prefixes = sorted(handlers.items(), key=lambda kv: len(kv[0]), reverse=True)
         self._cache: dict[str, Handler | None] = {}
 
+    def items(self) -> list[tuple[str, Handler]]:
+        """``(prefix, handler)`` pairs, longest prefix first."""
+        return list(self._prefixes)
+
     @property
     def prefixes(self) -> list[str]:
         return [p for p, _ in self._prefixes]

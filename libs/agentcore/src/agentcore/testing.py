@@ -254,3 +254,16 @@ def make_array(kind: str, n: int = 1000) -> np.ndarray:
 
 
 __all__ = ["Probe", "describe", "free_port", "make_array", "wait_until"]
+
+
+def named_handler(agent: Probe, msg: Message) -> None:
+    """An importable handler (``agentcore.testing:named_handler``) to swap in with ``set_handler``: records the
+    message under the key ``named``, so a test sees which code handled it."""
+    agent.counts[msg.topic] = agent.counts.get(msg.topic, 0)
+    for alias, chan in agent._channels.items():  # noqa: SLF001 - the probe reports per alias
+        if chan.handlers is not None and chan.handlers.get(msg.topic) is not None:
+            agent.counts[alias] = agent.counts.get(alias, 0) + 1
+            agent.records.setdefault(alias, []).append(
+                [alias, "named", msg.topic, msg.sender, msg.seq, describe(msg.data)]
+            )
+            return

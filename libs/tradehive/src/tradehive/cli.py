@@ -16,18 +16,23 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Tradehive: r
 
 @app.command()
 def run(
-    data: Annotated[str, typer.Option(help="directory of recorded data to replay; absent: the built-in simulator")] = "",
+    data: Annotated[
+        str, typer.Option(help="directory of recorded data to replay; absent: the built-in simulator")
+    ] = "",
     fmt: Annotated[str, typer.Option("--format", help="auto | lean | binance")] = "auto",
     tz: Annotated[str, typer.Option(help="data time zone, e.g. -05:00 (default: per format)")] = "",
     symbols: Annotated[str, typer.Option(help="comma-separated symbols (default: all found)")] = "",
     speed: Annotated[str, typer.Option(help="1 (real time), N (N x real time) or max")] = "1",
     timeframe: Annotated[str, typer.Option(help="bar timeframe the brains trade on")] = "1m",
-    exit_at_end: Annotated[bool, typer.Option("--exit-at-end", help="stop when a finite replay ends")] = False,
+    exit_at_end: Annotated[
+        bool, typer.Option("--exit-at-end", help="stop when a finite replay ends")
+    ] = False,
     ns_port: Annotated[int, typer.Option(envvar="AGENTCORE_NS_PORT")] = 9090,
     log_level: Annotated[str, typer.Option(help="agents' log level")] = "warning",
 ) -> None:
     """Start name server, feeder, router, brains and trader as local processes; Ctrl-C stops them all."""
     from agentcore.launcher import Launcher
+
     from tradehive.platform import build_topology
     from tradehive.status import StatusBoard
 
@@ -52,7 +57,9 @@ def run(
                     board.print_summary(snap)
                     if exit_at_end:
                         break
-                    board.console.print("Replay done; the platform stays up (history, status, shell). Ctrl-C stops.")
+                    board.console.print(
+                        "Replay done; the platform stays up (history, status, shell). Ctrl-C stops."
+                    )
                     live.start()
                 time.sleep(0.5)
     except KeyboardInterrupt:
@@ -75,11 +82,14 @@ def history(
 ) -> None:
     """Export bars from the running router as CSV (header: time, ts_ns, open, high, low, close, volume, count)."""
     from agentcore.client import request
+
     from tradehive import protocol as p
 
     req = p.BarHistoryRequest(symbol=symbol.upper(), timeframe=timeframe, price=price, last_n=last or None)
     try:
-        reply = request(f"{router}.{p.ROUTER_HISTORY}", p.encode(req), ns_host=ns_host, ns_port=ns_port, timeout=10)
+        reply = request(
+            f"{router}.{p.ROUTER_HISTORY}", p.encode(req), ns_host=ns_host, ns_port=ns_port, timeout=10
+        )
     except Exception as exc:  # noqa: BLE001 - any failure is a clear error exit
         print(f"tradehive history: {type(exc).__name__}: {exc}", file=sys.stderr)
         raise typer.Exit(1) from exc
@@ -108,6 +118,7 @@ def prom_sd(
     from pathlib import Path
 
     from agentcore import naming
+
     from tradehive import promsd
 
     naming.configure_pyro(5.0)

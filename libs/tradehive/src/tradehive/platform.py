@@ -18,7 +18,8 @@ def data_profile(data: str, fmt: str, tz: str) -> dict[str, Any]:
     """What the recorded data imply: symbols, format, empty-bar policy and the daily session start."""
     from marketcore.io import discover
 
-    sets = [d for d in discover(data, format=fmt, tz_offset=tz or None) if d.kind in ("quote_ticks", "trades")]  # type: ignore[arg-type]
+    found = discover(data, format=fmt, tz_offset=tz or None)  # type: ignore[arg-type]
+    sets = [d for d in found if d.kind in ("quote_ticks", "trades")]
     if not sets:
         raise FileNotFoundError(f"no tick or trade files under {data}")
     kinds = {d.kind for d in sets}
@@ -46,7 +47,13 @@ def build_topology(
     if data:
         prof = data_profile(str(Path(data)), fmt, tz)
         syms = [s.upper() for s in symbols] if symbols else prof["symbols"]
-        feeder = {"data_dir": str(Path(data).resolve()), "format": fmt, "tz": tz, "symbols": syms, "speed": speed}
+        feeder = {
+            "data_dir": str(Path(data).resolve()),
+            "format": fmt,
+            "tz": tz,
+            "symbols": syms,
+            "speed": speed,
+        }
         router = {"empty": prof["empty"], "session": prof["session"]}
     else:
         syms = [s.upper() for s in symbols] if symbols else SIM_SYMBOLS
@@ -58,9 +65,15 @@ def build_topology(
         "router": AgentSpec(cls=ROUTER, config=router),
         "trader": AgentSpec(cls=TRADER, config=trader_config or {}),
         "brain-regime": AgentSpec(cls=BRAIN, config={**brain_common, "strategy": "regime", "trader": ""}),
-        "brain-trend": AgentSpec(cls=BRAIN, config={
-            **brain_common, "strategy": "ema_cross", "signals_from": ["brain-regime"], "params": trend_params or {},
-        }),  # fmt: skip
+        "brain-trend": AgentSpec(
+            cls=BRAIN,
+            config={
+                **brain_common,
+                "strategy": "ema_cross",
+                "signals_from": ["brain-regime"],
+                "params": trend_params or {},
+            },
+        ),  # fmt: skip
     }
     return Topology(
         agents=agents,

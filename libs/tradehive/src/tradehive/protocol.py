@@ -135,8 +135,14 @@ class ErrorReply(_Record, frozen=True, tag="error"):
 
 
 Record = (
-    TickHistoryRequest | StreamStatusRequest | StreamStatus | BarHistoryRequest | Signal | OrderAck
-    | PositionReport | ErrorReply
+    TickHistoryRequest
+    | StreamStatusRequest
+    | StreamStatus
+    | BarHistoryRequest
+    | Signal
+    | OrderAck
+    | PositionReport
+    | ErrorReply
 )
 
 

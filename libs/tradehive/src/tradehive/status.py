@@ -8,12 +8,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import Pyro5.api
+from agentcore import naming
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
-
-from agentcore import naming
 
 
 class StatusBoard:
@@ -85,11 +84,15 @@ class StatusBoard:
         table.add_row("ticks skipped (bad rows)", str(f.get("progress", {}).get("skipped", {})))
         for sym, s in r.get("symbols", {}).items():
             table.add_row(f"bars {sym}", ", ".join(f"{tf}: {n:,}" for tf, n in s.get("bars", {}).items()))
-        table.add_row("router gaps / backfilled", f"{r.get('sequence_gaps', 0)} / {r.get('backfilled_ticks', 0)}")
+        table.add_row(
+            "router gaps / backfilled", f"{r.get('sequence_gaps', 0)} / {r.get('backfilled_ticks', 0)}"
+        )
         table.add_row("orders", str(t.get("orders", {})))
         table.add_row("fills", str(t.get("fills", 0)))
         table.add_row("positions", str({k: v.get("qty") for k, v in t.get("positions", {}).items()}))
         for cur, v in t.get("pnl", {}).items():
-            table.add_row(f"PnL {cur}", ", ".join(f"{k} {val:+.2f}" for k, val in v.items() if val is not None))
+            table.add_row(
+                f"PnL {cur}", ", ".join(f"{k} {val:+.2f}" for k, val in v.items() if val is not None)
+            )
         table.add_row("risk rejections", str({k: n for k, n in t.get("risk_rejections", {}).items() if n}))
         self.console.print(table)

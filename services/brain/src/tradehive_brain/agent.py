@@ -8,16 +8,16 @@ import time
 from typing import Any
 
 import msgspec
-
 from agentcore import Agent, CommunicationError, ConfigError, Message, remote
 from agentcore.remoting import import_object
+from marketcore.errors import MarketcoreError
 from marketcore.orders import ClientOrderIdGenerator, OrderFilled, OrderSide, OrderType, SubmitOrder
 from marketcore.orders import decode as decode_order
 from marketcore.orders import encode as encode_order
-from marketcore.errors import MarketcoreError
 from tradehive import protocol as p
 from tradehive.instrument import Children, instrument
 from tradehive.latency import Hop, hop_histogram, since_s
+
 from tradehive_brain.strategies import BUILTIN
 from tradehive_brain.strategy import Strategy
 
@@ -52,15 +52,26 @@ class BrainAgent(Agent):
         self.counts = {"orders_sent": 0, "acks": 0, "rejected": 0, "duplicates": 0, "resends": 0, "fills": 0,
                        "signals_out": 0, "signals_in": 0, "bars": 0, "dropped_while_stopped": 0}  # fmt: skip
         self._last_data_ns = 0
-        self._origin_ns = 0  # origin stamp of the data being handled: travels with the orders/signals it causes
+        self._origin_ns = (
+            0  # origin stamp of the data being handled: travels with the orders/signals it causes
+        )
         self._ids = ClientOrderIdGenerator(self.name, f"{os.getpid():x}{int(time.time()) % 100000:x}")
         self.strategy = self._make_strategy(cfg)
         m = self.metrics
-        self._m_orders = instrument(m.counter("tradehive_brain_orders_total", "Order intents by outcome.", ["outcome"]))
-        self._m_signals = instrument(m.counter("tradehive_brain_signals_total", "Signals published.", ["name"]))
-        self._m_decide = instrument(m.histogram("tradehive_brain_decision_seconds", "Strategy handler time per bar batch."))
+        self._m_orders = instrument(
+            m.counter("tradehive_brain_orders_total", "Order intents by outcome.", ["outcome"])
+        )
+        self._m_signals = instrument(
+            m.counter("tradehive_brain_signals_total", "Signals published.", ["name"])
+        )
+        self._m_decide = instrument(
+            m.histogram("tradehive_brain_decision_seconds", "Strategy handler time per bar batch.")
+        )
         self._hop = hop_histogram(m).labels(agent=self.name, hop=Hop.ROUTER_TO_BRAIN)
-        self._c_orders, self._decide = Children(self._m_orders, self.name), self._m_decide.labels(agent=self.name)
+        self._c_orders, self._decide = (
+            Children(self._m_orders, self.name),
+            self._m_decide.labels(agent=self.name),
+        )
         self.bind("PUB", p.BRAIN_SIGNALS)
         self._warmed: set[str] = set()
         self._connect_all(cfg)
@@ -74,7 +85,9 @@ class BrainAgent(Agent):
             try:
                 cls = import_object(cfg.strategy)
             except (ImportError, AttributeError, ValueError) as exc:
-                raise ConfigError(f"unknown strategy {cfg.strategy!r}: not built-in ({sorted(BUILTIN)}) nor importable") from exc
+                raise ConfigError(
+                    f"unknown strategy {cfg.strategy!r}: not built-in ({sorted(BUILTIN)}) nor importable"
+                ) from exc
         try:
             return cls(self, dict(cfg.params))
         except (ValueError, TypeError) as exc:
@@ -90,9 +103,16 @@ class BrainAgent(Agent):
         self.connect(f"{cfg.router}.{p.ROUTER_MARKET}", handler=handlers, alias="market", timeout=t)
         self.connect(f"{cfg.router}.{p.ROUTER_HISTORY}", alias="history", timeout=t)
         for other in cfg.signals_from:
-            self.connect(f"{other}.{p.BRAIN_SIGNALS}", handler={"signal.": self.on_signal_msg}, alias=f"signals.{other}", timeout=t)
+            self.connect(
+                f"{other}.{p.BRAIN_SIGNALS}",
+                handler={"signal.": self.on_signal_msg},
+                alias=f"signals.{other}",
+                timeout=t,
+            )
         if cfg.trader:
-            self.connect(f"{cfg.trader}.{p.TRADER_ORDERS}", handler=self.on_ack_msg, alias="orders", timeout=t)
+            self.connect(
+                f"{cfg.trader}.{p.TRADER_ORDERS}", handler=self.on_ack_msg, alias="orders", timeout=t
+            )
             self.connect(f"{cfg.trader}.{p.TRADER_EVENTS}", handler={p.exec_topic(cfg.trader): self.on_exec_msg},
                          alias="events", timeout=t)  # fmt: skip
 
@@ -185,7 +205,9 @@ class BrainAgent(Agent):
         waiting twice as long after each try so re-sends never pile onto a trader that is only behind."""
         now = time.monotonic()
         for cid, (data, sent, tries) in list(self.pending.items()):
-            if now - sent < self.config.ack_timeout_s * 2 ** (tries - 1):  # back off: a busy trader needs time
+            if now - sent < self.config.ack_timeout_s * 2 ** (
+                tries - 1
+            ):  # back off: a busy trader needs time
                 continue
             if tries > self.config.max_resends:
                 del self.pending[cid]
@@ -207,7 +229,9 @@ class BrainAgent(Agent):
             self.counts["duplicates"] += 1
         elif not ack.accepted:
             self.counts["rejected"] += 1
-            self.log.warning("order rejected", client_order_id=ack.client_order_id, reason=ack.reason, rule=ack.rule)
+            self.log.warning(
+                "order rejected", client_order_id=ack.client_order_id, reason=ack.reason, rule=ack.rule
+            )
         self._c_orders(outcome).inc()
         self.strategy.on_ack(ack)
 
@@ -228,7 +252,9 @@ class BrainAgent(Agent):
         self.strategy.on_fill(fill)
 
     # -- context for the strategy ----------------------------------------------------------------------------
-    def publish_signal(self, name: str, symbol: str, value: float, data: dict[str, Any] | None = None) -> None:
+    def publish_signal(
+        self, name: str, symbol: str, value: float, data: dict[str, Any] | None = None
+    ) -> None:
         sig = p.Signal(brain=self.name, name=name, symbol=symbol, value=float(value), ts_ns=self._last_data_ns,
                        data=data or {})  # fmt: skip
         self.send(p.BRAIN_SIGNALS, p.encode(sig), topic=p.signal_topic(self.name, name), type_=p.TYPE_SIGNAL,

@@ -7,10 +7,10 @@ import math
 from typing import Any
 
 import numpy as np
-
 from marketcore.indicators import ATR, EMA, BollingerBands
 from marketcore.orders import OrderFilled, OrderSide
 from tradehive.protocol import Signal
+
 from tradehive_brain.strategy import Strategy
 
 
@@ -66,7 +66,13 @@ class EmaCross(Strategy):
             t.last = (fast, slow, atr)
             diff = fast - slow
             prev, t.diff = t.diff, diff
-            if math.isnan(prev) or math.isnan(diff) or math.isnan(atr) or (prev > 0) == (diff > 0) or diff == 0:
+            if (
+                math.isnan(prev)
+                or math.isnan(diff)
+                or math.isnan(atr)
+                or (prev > 0) == (diff > 0)
+                or diff == 0
+            ):
                 continue
             self.crosses += 1
             if not self.ctx.warming_up:
@@ -122,7 +128,10 @@ class VolatilityRegime(Strategy):
     def on_bar(self, symbol: str, bars: np.ndarray) -> None:
         vol = self._vol.get(symbol)
         if vol is None:
-            vol = self._vol[symbol] = (BollingerBands(int(self.params["window"]), 1.0), EMA(int(self.params["long_window"])))
+            vol = self._vol[symbol] = (
+                BollingerBands(int(self.params["window"]), 1.0),
+                EMA(int(self.params["long_window"])),
+            )
         bands, longrun = vol
         for bar in bars:
             close = float(bar["close"])

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any, ClassVar, Protocol
 
 import numpy as np
-
 from marketcore.orders import OrderFilled, OrderSide, OrderType
 from tradehive.protocol import OrderAck, Signal
 
@@ -30,7 +29,9 @@ class StrategyContext(Protocol):
         take_profit: float | None = None,
     ) -> str | None: ...
 
-    def publish_signal(self, name: str, symbol: str, value: float, data: dict[str, Any] | None = None) -> None: ...
+    def publish_signal(
+        self, name: str, symbol: str, value: float, data: dict[str, Any] | None = None
+    ) -> None: ...
 
     def position(self, symbol: str) -> float: ...
 
@@ -48,7 +49,9 @@ class Strategy:
     def __init__(self, ctx: StrategyContext, params: dict[str, Any]) -> None:
         unknown = set(params) - set(self.defaults)
         if unknown:
-            raise ValueError(f"strategy {self.name!r} has no parameter(s) {sorted(unknown)}; has {sorted(self.defaults)}")
+            raise ValueError(
+                f"strategy {self.name!r} has no parameter(s) {sorted(unknown)}; has {sorted(self.defaults)}"
+            )
         self.ctx = ctx
         self.params: dict[str, Any] = {**self.defaults, **params}
 

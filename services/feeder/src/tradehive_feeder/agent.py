@@ -7,13 +7,12 @@ import time
 from typing import Any
 
 import msgspec
-from prometheus_client import Counter, Gauge
-
 from agentcore import Agent, Message, remote
 from marketcore.errors import MarketcoreError
 from marketcore.sources.pacer import Pacer
 from marketcore.sources.replay import ReplaySource
 from marketcore.sources.sim import MarketSimulator
+from prometheus_client import Counter, Gauge
 from tradehive import protocol as p
 from tradehive.instrument import Children, instrument
 from tradehive.latency import Hop, hop_histogram, since_s
@@ -60,19 +59,24 @@ class FeederAgent(Agent):
         self._speed = parse_speed(cfg.speed)
         self._pacer = Pacer(self._speed)
         self._ticks_total = instrument(
-            self.metrics.counter("tradehive_feeder_ticks_published_total", "Ticks published.", ["symbol"]))
+            self.metrics.counter("tradehive_feeder_ticks_published_total", "Ticks published.", ["symbol"])
+        )
         self._lat = instrument(self.metrics.histogram(
             "tradehive_feeder_venue_to_feeder_seconds", "Venue/broker timestamp to feeder receive (replay: data time is "
             "re-based, so only simulator/live adapters make this meaningful).", ["symbol"]))  # fmt: skip
         self._c_ticks, self._c_lat = Children(self._ticks_total, self.name), Children(self._lat, self.name)
         self._hop_venue = hop_histogram(self.metrics).labels(agent=self.name, hop=Hop.VENUE_TO_FEEDER)
         self._progress = instrument(
-            self.metrics.gauge("tradehive_feeder_replay_progress_ratio", "Fraction of the replay done."))
-        self._rejected: Counter = instrument(self.metrics.counter(
-            "tradehive_feeder_rejected_requests_total", "History requests refused.", ["reason"]
-        ))
+            self.metrics.gauge("tradehive_feeder_replay_progress_ratio", "Fraction of the replay done.")
+        )
+        self._rejected: Counter = instrument(
+            self.metrics.counter(
+                "tradehive_feeder_rejected_requests_total", "History requests refused.", ["reason"]
+            )
+        )
         self._lag: Gauge = instrument(
-            self.metrics.gauge("tradehive_feeder_pacing_lag_seconds", "Wall time behind schedule."))
+            self.metrics.gauge("tradehive_feeder_pacing_lag_seconds", "Wall time behind schedule.")
+        )
         if self.mode == "replay":
             self.source: ReplaySource | MarketSimulator = ReplaySource(
                 _datasets(cfg), symbols=cfg.symbols or None, start=cfg.start or None, end=cfg.end or None

@@ -7,7 +7,6 @@ import time
 from typing import Any
 
 import msgspec
-
 from agentcore import Agent, CommunicationError, Message
 from marketcore.bars import warmup as warmup_kernels
 from marketcore.errors import MarketcoreError
@@ -15,9 +14,9 @@ from marketcore.schema import TICK_DTYPE
 from tradehive import protocol as p
 from tradehive.instrument import Children, instrument
 from tradehive.latency import Hop, hop_histogram, since_s
+
 from tradehive_router.book import SymbolBook
 from tradehive_router.validate import clean_ticks
-
 
 REJECT_REASONS = ("bad_price", "out_of_order", "bad_payload", "bad_history_request")
 
@@ -36,8 +35,12 @@ class RouterConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     clock_close: bool = False  # close bars by the wall clock when no tick comes (live feeds, the simulator)
     clock_grace_s: float = 2.0
     backfill_timeout_s: float = 5.0
-    initial_history_s: float = 0.0  # on a symbol's first ticks, load this much earlier history from the feeder
-    join_lookback_s: float = 7 * 86400.0  # joined a stream already running (first seq > 1): recover up to this
+    initial_history_s: float = (
+        0.0  # on a symbol's first ticks, load this much earlier history from the feeder
+    )
+    join_lookback_s: float = (
+        7 * 86400.0
+    )  # joined a stream already running (first seq > 1): recover up to this
 
 
 class RouterAgent(Agent):
@@ -55,16 +58,26 @@ class RouterAgent(Agent):
         self.backfilled = 0
         self.rejected: dict[str, int] = {}
         m, i, buf = self.metrics, instrument, ["role", "symbol", "buffer"]
-        self._m_in = i(m.counter("tradehive_router_ticks_in_total", "Ticks received from feeders.", ["symbol"]))
+        self._m_in = i(
+            m.counter("tradehive_router_ticks_in_total", "Ticks received from feeders.", ["symbol"])
+        )
         self._m_out = i(m.counter("tradehive_router_ticks_out_total", "Ticks published.", ["symbol"]))
-        self._m_bars = i(m.counter("tradehive_router_bars_closed_total", "Bars closed.", ["symbol", "timeframe"]))
-        self._m_rej = i(m.counter("tradehive_router_rejected_ticks_total", "Inputs refused, by reason.", ["reason"]))
-        self._m_gap = i(m.counter("tradehive_router_sequence_gaps_total", "Feeder messages missed.", ["feeder"]))
+        self._m_bars = i(
+            m.counter("tradehive_router_bars_closed_total", "Bars closed.", ["symbol", "timeframe"])
+        )
+        self._m_rej = i(
+            m.counter("tradehive_router_rejected_ticks_total", "Inputs refused, by reason.", ["reason"])
+        )
+        self._m_gap = i(
+            m.counter("tradehive_router_sequence_gaps_total", "Feeder messages missed.", ["feeder"])
+        )
         self._m_fill = i(m.counter("tradehive_router_backfilled_ticks_total", "Ticks recovered by backfill.",
                                    ["symbol"]))  # fmt: skip
         self._m_buf = i(m.gauge("tradehive_buffer_fill_ratio", "Rows used / window of a buffer.", buf))
         self._m_rows = i(m.gauge("tradehive_buffer_rows", "Rows held in a buffer.", buf))
-        self._m_comp = i(m.counter("tradehive_buffer_compactions_total", "Window copies back to the buffer start.", buf))
+        self._m_comp = i(
+            m.counter("tradehive_buffer_compactions_total", "Window copies back to the buffer start.", buf)
+        )
         self._c_in, self._c_out = Children(self._m_in, self.name), Children(self._m_out, self.name)
         self._c_bars, self._c_rej = Children(self._m_bars, self.name), Children(self._m_rej, self.name)
         self._comp_seen: dict[tuple[str, str], int] = {}  # compactions already counted, per (symbol, buffer)
@@ -93,7 +106,12 @@ class RouterAgent(Agent):
             return
         for name in sorted(found - set(self.feeders)):
             try:
-                self.connect(f"{name}.{p.FEEDER_TICKS}", handler={"tick.": self.on_ticks}, alias=f"{name}.ticks", timeout=2.0)
+                self.connect(
+                    f"{name}.{p.FEEDER_TICKS}",
+                    handler={"tick.": self.on_ticks},
+                    alias=f"{name}.ticks",
+                    timeout=2.0,
+                )
                 self.connect(f"{name}.{p.FEEDER_HISTORY}", alias=f"{name}.history", timeout=2.0)
             except CommunicationError as exc:
                 self.log.warning("feeder not reachable yet", feeder=name, error=str(exc))
@@ -125,7 +143,9 @@ class RouterAgent(Agent):
                 last_ts - int(self.config.join_lookback_s * 1e9))  # fmt: skip
             req = p.TickHistoryRequest(symbol=symbol, start_ns=start, end_ns=last_ts + 1)
             try:
-                ticks = self.request(self.feeders[feeder], p.encode(req), timeout=self.config.backfill_timeout_s * 4)
+                ticks = self.request(
+                    self.feeders[feeder], p.encode(req), timeout=self.config.backfill_timeout_s * 4
+                )
             except CommunicationError as exc:
                 self.log.error("catch-up failed", feeder=feeder, symbol=symbol, error=str(exc))
                 continue
@@ -138,7 +158,9 @@ class RouterAgent(Agent):
             fresh = book.skip_seen(ticks)
             self.backfilled += fresh.size
             self._m_fill.labels(agent=self.name, symbol=symbol).inc(fresh.size)
-            self.log.warning("caught up with feeder stream", feeder=feeder, symbol=symbol, ticks=int(fresh.size))
+            self.log.warning(
+                "caught up with feeder stream", feeder=feeder, symbol=symbol, ticks=int(fresh.size)
+            )
             if fresh.size:
                 self._ingest(symbol, book, fresh)
 
@@ -193,7 +215,9 @@ class RouterAgent(Agent):
                         self._c_bars(symbol, tf).inc(closed.size)
         if self.config.publish_partial:
             if self.config.partial_interval_s > 0:
-                self._dirty[symbol] = origin_ns  # sent by the partial timer: 15 forming bars per tick cost too much
+                self._dirty[symbol] = (
+                    origin_ns  # sent by the partial timer: 15 forming bars per tick cost too much
+                )
             else:
                 self._publish_partials(symbol, origin_ns)
 
@@ -231,11 +255,15 @@ class RouterAgent(Agent):
         fresh = book.skip_seen(reply)
         self.backfilled += fresh.size
         self._m_fill.labels(agent=self.name, symbol=symbol).inc(fresh.size)
-        self.log.warning("gap backfilled", feeder=feeder, symbol=symbol, missed_messages=missed, ticks=int(fresh.size))
+        self.log.warning(
+            "gap backfilled", feeder=feeder, symbol=symbol, missed_messages=missed, ticks=int(fresh.size)
+        )
         if fresh.size:
             self._ingest(symbol, book, fresh, origin_ns)
 
-    def _load_initial(self, feeder: str, symbol: str, book: SymbolBook, first_ts: int, lookback_s: float) -> None:
+    def _load_initial(
+        self, feeder: str, symbol: str, book: SymbolBook, first_ts: int, lookback_s: float
+    ) -> None:
         alias = self.feeders.get(feeder)
         if alias is None:
             return
@@ -261,7 +289,14 @@ class RouterAgent(Agent):
         if book is None:
             cfg: RouterConfig = self.config
             book = self.books[symbol] = SymbolBook(
-                symbol, sample, cfg.timeframes, cfg.prices, cfg.empty, cfg.session, cfg.tick_window, cfg.bar_window
+                symbol,
+                sample,
+                cfg.timeframes,
+                cfg.prices,
+                cfg.empty,
+                cfg.session,
+                cfg.tick_window,
+                cfg.bar_window,
             )
             self.log.info("new symbol", symbol=symbol, kind=book.kind, sources=list(book.sources))
             self._m_fill.labels(agent=self.name, symbol=symbol)  # the series exists (at 0) before a backfill
@@ -299,7 +334,9 @@ class RouterAgent(Agent):
                 self._m_buf.labels(**labels).set(buf.fill)
                 self._m_rows.labels(**labels).set(len(buf))
                 seen = self._comp_seen.get((symbol, name), 0)
-                comp = self._m_comp.labels(**labels)  # created at 0: the series exists before the first compaction
+                comp = self._m_comp.labels(
+                    **labels
+                )  # created at 0: the series exists before the first compaction
                 if buf.compactions > seen:
                     comp.inc(buf.compactions - seen)
                     self._comp_seen[(symbol, name)] = buf.compactions
@@ -308,7 +345,9 @@ class RouterAgent(Agent):
         return {
             "feeders": sorted(self.feeders),
             "symbols": {s: b.summary() for s, b in self.books.items()},
-            "buffer_fill": {s: {n: round(buf.fill, 6) for n, buf in b.buffers().items()} for s, b in self.books.items()},
+            "buffer_fill": {
+                s: {n: round(buf.fill, 6) for n, buf in b.buffers().items()} for s, b in self.books.items()
+            },
             "sequence_gaps": self.gaps,
             "backfilled_ticks": self.backfilled,
             "rejected": dict(self.rejected),

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-
 from marketcore.bars import BarBuilder, Timeframe, resample
 from marketcore.buffer import TimeSeriesBuffer
 from marketcore.schema import BAR_DTYPE, TICK_DTYPE

@@ -10,7 +10,6 @@ from typing import Any
 
 import msgspec
 import numpy as np
-
 from agentcore import Agent, Message, remote
 from marketcore.brackets import BracketEmulator
 from marketcore.errors import MarketcoreError
@@ -74,16 +73,23 @@ class TraderAgent(Agent):
         self.counts = {"intents": 0, "duplicates": 0, "risk_rejected": 0, "venue_rejected": 0, "bad_intents": 0,
                        "emulated_exits": 0, "bracket_cancels": 0, "quotes": 0}  # fmt: skip
         m, i = self.metrics, instrument
-        self._m_orders = i(m.counter("tradehive_trader_order_events_total", "Order events by type.", ["event"]))
+        self._m_orders = i(
+            m.counter("tradehive_trader_order_events_total", "Order events by type.", ["event"])
+        )
         self._m_states = i(m.gauge("tradehive_trader_orders", "Orders tracked, by current state.", ["state"]))
-        self._m_risk = i(m.counter("tradehive_trader_risk_rejections_total", "Pre-trade risk rejections.", ["rule"]))
+        self._m_risk = i(
+            m.counter("tradehive_trader_risk_rejections_total", "Pre-trade risk rejections.", ["rule"])
+        )
         self._m_fills = i(m.counter("tradehive_trader_fills_total", "Fills.", ["symbol"]))
         self._m_pos = i(m.gauge("tradehive_trader_position", "Signed position.", ["symbol"]))
         self._m_pnl = i(m.gauge("tradehive_trader_pnl", "PnL in quote currency.", ["currency", "kind"]))
         self._m_kill = i(m.gauge("tradehive_trader_kill_switch", "1 while the kill switch halts new orders."))
         self._m_open = i(m.gauge("tradehive_trader_open_orders", "Orders not yet in a final state."))
         self._m_kill.labels(agent=self.name).set(1.0 if self.risk.halted else 0.0)
-        self._c_events, self._c_fills = Children(self._m_orders, self.name), Children(self._m_fills, self.name)
+        self._c_events, self._c_fills = (
+            Children(self._m_orders, self.name),
+            Children(self._m_fills, self.name),
+        )
         for rule in RISK_RULES:  # every bounded rule's series exists (at 0) before its first rejection
             self._m_risk.labels(agent=self.name, rule=rule)
         hops = hop_histogram(m)
@@ -94,7 +100,9 @@ class TraderAgent(Agent):
         self._origin_ns = 0  # origin stamp of the intent being handled: carried on the events it causes
         self.bind("ROUTER", p.TRADER_ORDERS, handler=self.on_intent)
         self.bind("PUB", p.TRADER_EVENTS)
-        self.connect(f"{cfg.router}.{p.ROUTER_MARKET}", handler={"tick.": self.on_ticks}, alias="market", timeout=30.0)
+        self.connect(
+            f"{cfg.router}.{p.ROUTER_MARKET}", handler={"tick.": self.on_ticks}, alias="market", timeout=30.0
+        )
         self.every(cfg.position_interval_s, self.publish_positions)
 
     # -- quotes ---------------------------------------------------------------------------------------------
@@ -112,7 +120,9 @@ class TraderAgent(Agent):
             rows = ticks[-1:]
         for t in rows:
             ts = int(t["ts"])
-            bid, ask = (float(t["bid"]), float(t["ask"])) if quote_feed else (float(t["last"]), float(t["last"]))
+            bid, ask = (
+                (float(t["bid"]), float(t["ask"])) if quote_feed else (float(t["last"]), float(t["last"]))
+            )
             self._handle(self.venue.on_quote(symbol, ts, bid, ask))
             for exit_cmd in self.emulator.on_quote(symbol, ts, bid, ask):
                 self.counts["emulated_exits"] += 1
@@ -145,7 +155,9 @@ class TraderAgent(Agent):
             return p.encode(p.OrderAck(client_order_id=cmd.client_order_id, accepted=True))
         if not isinstance(cmd, SubmitOrder):
             self.counts["bad_intents"] += 1
-            return p.encode(p.OrderAck(client_order_id="", accepted=False, reason=f"not an order: {type(cmd).__name__}"))
+            return p.encode(
+                p.OrderAck(client_order_id="", accepted=False, reason=f"not an order: {type(cmd).__name__}")
+            )
         if cmd.ts_ns:
             self._hop_in.observe(since_s(cmd.ts_ns, now))
         self.counts["intents"] += 1
@@ -170,8 +182,12 @@ class TraderAgent(Agent):
         if rejection is not None:
             self.counts["risk_rejected"] += 1
             self._m_risk.labels(agent=self.name, rule=rejection.rule).inc()
-            self.log.warning("risk rejected", client_order_id=cid, rule=rejection.rule, detail=rejection.detail)
-            return p.OrderAck(client_order_id=cid, accepted=False, reason=rejection.detail, rule=rejection.rule)
+            self.log.warning(
+                "risk rejected", client_order_id=cid, rule=rejection.rule, detail=rejection.detail
+            )
+            return p.OrderAck(
+                client_order_id=cid, accepted=False, reason=rejection.detail, rule=rejection.rule
+            )
         self._place(cmd, now)
         order = self.tracker.get(cid)
         if order is not None and order.status is OrderStatus.REJECTED:
@@ -214,7 +230,12 @@ class TraderAgent(Agent):
         self._c_fills(fill.symbol).inc()
         cmd = order.command if order is not None else None
         is_child = order is not None and order.parent_id is not None
-        if cmd is not None and cmd.has_bracket and not self.config.venue_brackets and order.status is OrderStatus.FILLED:
+        if (
+            cmd is not None
+            and cmd.has_bracket
+            and not self.config.venue_brackets
+            and order.status is OrderStatus.FILLED
+        ):
             self.emulator.arm_from_entry(cmd, order.filled_qty)
         if not is_child and self.portfolio.position(fill.symbol).qty == 0.0:
             self._cancel_brackets(fill.symbol, fill.ts_ns)
@@ -310,7 +331,11 @@ class TraderAgent(Agent):
         for o in self.tracker._orders.values():  # noqa: SLF001 - read-only summary
             by_status[o.status.name] = by_status.get(o.status.name, 0) + 1
         return {
-            "orders": {"total": len(self.tracker), "by_status": by_status, "open": len(self.tracker.open_orders())},
+            "orders": {
+                "total": len(self.tracker),
+                "by_status": by_status,
+                "open": len(self.tracker.open_orders()),
+            },
             "fills": len(self.fills),
             "positions": self.positions(),
             "pnl": self.pnl(),
