@@ -46,14 +46,18 @@ class SymbolBook:
     def add(self, ticks: np.ndarray) -> Any:
         self.tick_buf.extend(ticks)
         ts = ticks["ts"]
-        newest = int(ts[-1])
-        same = int(ts.size - np.searchsorted(ts, newest, side="left"))
+        if ts.shape[0] == 1:  # one tick per message (live feeds): no searchsorted
+            newest, same = int(ts[0]), 1
+        else:
+            newest = int(ts[-1])
+            same = int(ts.size - np.searchsorted(ts, newest, side="left"))
         self._n_at_last = self._n_at_last + same if newest == self.last_ts else same
         self.last_ts = newest
         updates = self.builder.update(ticks)
-        for (spec, src), closed in zip(updates.keys, updates.closed, strict=True):
-            if closed.size:
-                self.bar_bufs[(str(spec), src)].extend(closed)
+        if updates.n_closed:  # most ticks close no bar: skip the walk over every (timeframe, price)
+            for (spec, src), closed in zip(updates.keys, updates.closed, strict=True):
+                if closed.size:
+                    self.bar_bufs[(str(spec), src)].extend(closed)
         return updates
 
     def skip_seen(self, ticks: np.ndarray) -> np.ndarray:
