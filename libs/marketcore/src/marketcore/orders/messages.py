@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import math
-from typing import NewType
+from typing import Final, NewType
 
 import msgspec
 
@@ -25,11 +25,15 @@ class OrderSide(enum.Enum):
     @property
     def sign(self) -> int:
         """+1 for BUY, -1 for SELL."""
-        return 1 if self is OrderSide.BUY else -1
+        return 1 if self is _BUY else -1
 
     @property
     def opposite(self) -> OrderSide:
-        return OrderSide.SELL if self is OrderSide.BUY else OrderSide.BUY
+        return _SELL if self is _BUY else _BUY
+
+
+_BUY: Final = OrderSide.BUY  # module constants: the class attribute lookup of a member costs ~150 ns
+_SELL: Final = OrderSide.SELL
 
 
 class OrderType(enum.Enum):
@@ -80,10 +84,19 @@ class SubmitOrder(_Message, frozen=True, tag="submit_order"):
             raise OrderError(f"{self.client_order_id}: symbol must not be empty")
         if not (math.isfinite(self.qty) and self.qty > 0):
             raise OrderError(f"{self.client_order_id}: qty must be finite and > 0, got {self.qty!r}")
-        for name in ("limit_price", "stop_price", "stop_loss", "take_profit"):
-            _positive_price(f"{self.client_order_id}: {name}", getattr(self, name))
+        for name, value in (
+            ("limit_price", self.limit_price),
+            ("stop_price", self.stop_price),
+            ("stop_loss", self.stop_loss),
+            ("take_profit", self.take_profit),
+        ):
+            if value is not None and not (
+                math.isfinite(value) and value > 0
+            ):  # message built on failure only
+                _positive_price(f"{self.client_order_id}: {name}", value)
         self._check_prices_for_type()
-        self._check_bracket()
+        if self.stop_loss is not None and self.take_profit is not None:
+            self._check_bracket()
 
     def _check_prices_for_type(self) -> None:
         need_limit = self.type is OrderType.LIMIT
