@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from typing import Any
 
 import msgspec
-import numpy as np
 from agentcore import Agent, Message, remote
 from marketcore.brackets import BracketEmulator
 from marketcore.errors import MarketcoreError
@@ -69,7 +69,9 @@ class TraderAgent(Agent):
         self.emulator = BracketEmulator()
         self.portfolio = Portfolio(self.instruments)
         self.fills: list[OrderFilled] = []
-        self.recent: list[dict[str, Any]] = []
+        # the last events as they happened; converted to plain dicts only when status is asked for
+        self.recent: deque[Any] = deque(maxlen=max(1, cfg.recent_events))
+        self._check_gross = not math.isinf(cfg.max_gross_notional)  # else the risk engine never reads it
         self.counts = {"intents": 0, "duplicates": 0, "risk_rejected": 0, "venue_rejected": 0, "bad_intents": 0,
                        "emulated_exits": 0, "bracket_cancels": 0, "quotes": 0}  # fmt: skip
         m, i = self.metrics, instrument
@@ -98,6 +100,7 @@ class TraderAgent(Agent):
         self._hop_venue = hops.labels(agent=self.name, hop=Hop.TRADER_TO_VENUE)
         self._hop_e2e = hops.labels(agent=self.name, hop=Hop.TICK_TO_ORDER)
         self._origin_ns = 0  # origin stamp of the intent being handled: carried on the events it causes
+        self._exec_topic = p.exec_topic(self.name)
         self.bind("ROUTER", p.TRADER_ORDERS, handler=self.on_intent)
         self.bind("PUB", p.TRADER_EVENTS)
         self.connect(
@@ -112,23 +115,27 @@ class TraderAgent(Agent):
         ticks = msg.data
         if not ticks.size or symbol not in self.instruments:
             return
-        self.counts["quotes"] += int(ticks.size)
-        quote_feed = bool(np.isfinite(ticks["bid"][-1]))
-        if self.venue.busy(symbol) or any(b.symbol == symbol for b in self.emulator.armed):
-            rows = ticks  # orders in flight or resting, or an emulated bracket: every quote matters
+        n = int(ticks.size)
+        self.counts["quotes"] += n
+        # rows as plain tuples (ts, bid, ask, last, volume): far cheaper than numpy scalar field access
+        emulator = self.emulator
+        armed = emulator._armed  # noqa: SLF001 - read-only: is a bracket armed on this symbol?
+        if n > 1 and (self.venue.busy(symbol) or any(b.symbol == symbol for b in armed.values())):
+            rows = ticks.tolist()  # orders in flight or resting, or an emulated bracket: every quote matters
         else:
-            rows = ticks[-1:]
-        for t in rows:
-            ts = int(t["ts"])
-            bid, ask = (
-                (float(t["bid"]), float(t["ask"])) if quote_feed else (float(t["last"]), float(t["last"]))
-            )
-            self._handle(self.venue.on_quote(symbol, ts, bid, ask))
-            for exit_cmd in self.emulator.on_quote(symbol, ts, bid, ask):
-                self.counts["emulated_exits"] += 1
-                self._place(exit_cmd, ts)
-        last = rows[-1]
-        bid, ask = (float(last["bid"]), float(last["ask"])) if quote_feed else (float(last["last"]),) * 2
+            rows = ticks[-1:].tolist()
+        quote_feed = math.isfinite(rows[-1][1])
+        venue_on_quote, handle = self.venue.on_quote, self._handle
+        for ts, bid, ask, last, _vol in rows:
+            if not quote_feed:
+                bid = ask = last
+            events = venue_on_quote(symbol, ts, bid, ask)
+            if events:
+                handle(events)
+            if armed:
+                for exit_cmd in emulator.on_quote(symbol, ts, bid, ask):
+                    self.counts["emulated_exits"] += 1
+                    self._place(exit_cmd, ts)
         self.portfolio.on_quote(symbol, bid, ask)
 
     # -- intents --------------------------------------------------------------------------------------------
@@ -177,7 +184,7 @@ class TraderAgent(Agent):
         quote = self.venue.quote(cmd.symbol)
         price = (quote.ask if cmd.side.sign > 0 else quote.bid) if quote else math.nan
         position = self.portfolio.position(cmd.symbol).qty
-        gross = self._gross()
+        gross = self._gross() if self._check_gross else 0.0
         rejection = self.risk.check(cmd, position, price, now, gross)
         if rejection is not None:
             self.counts["risk_rejected"] += 1
@@ -220,9 +227,9 @@ class TraderAgent(Agent):
                 self.counts["venue_rejected"] += 1
             if isinstance(ev, OrderFilled):
                 self._on_fill(ev, order)
-            self.send(p.TRADER_EVENTS, encode_order(ev), topic=p.exec_topic(self.name), type_=_tag(ev),
+            self.send(p.TRADER_EVENTS, encode_order(ev), topic=self._exec_topic, type_=_tag(ev),
                       origin_ns=self._origin_ns)  # fmt: skip
-            self._remember(ev)
+            self.recent.append(ev)
 
     def _on_fill(self, fill: OrderFilled, order: Any) -> None:
         self.fills.append(fill)
@@ -249,9 +256,6 @@ class TraderAgent(Agent):
             if o.parent_id is not None:
                 self.counts["bracket_cancels"] += 1
                 self._handle(self.venue.cancel(CancelOrder(o.client_order_id, symbol, now), now))
-
-    def _remember(self, ev: Any) -> None:
-        self.recent = [*self.recent[-(self.config.recent_events - 1) :], msgspec.to_builtins(ev)]
 
     # -- positions and PnL ----------------------------------------------------------------------------------
     def _now(self, symbol: str) -> int:
@@ -342,7 +346,7 @@ class TraderAgent(Agent):
             "kill_switch": self.risk.halted,
             "risk_rejections": dict(self.risk.rejections),
             "emulated_brackets": len(self.emulator.armed),
-            "recent_events": self.recent[-10:],
+            "recent_events": [msgspec.to_builtins(ev) for ev in list(self.recent)[-10:]],
             **self.counts,
         }
 
@@ -352,6 +356,13 @@ def _num(v: float) -> float | None:
     return None if math.isnan(v) else v
 
 
+_TAGS: dict[type, str] = {}
+
+
 def _tag(ev: Any) -> str:
-    """The event's wire tag (``OrderFilled`` -> ``order_filled``), used as the message type."""
-    return "".join("_" + c.lower() if c.isupper() else c for c in type(ev).__name__).lstrip("_")
+    """The event's wire tag (``OrderFilled`` -> ``order_filled``), used as the message type (cached per type)."""
+    cls = type(ev)
+    tag = _TAGS.get(cls)
+    if tag is None:
+        tag = _TAGS[cls] = "".join("_" + c.lower() if c.isupper() else c for c in cls.__name__).lstrip("_")
+    return tag
