@@ -136,6 +136,21 @@ class Stack:
             self.cmd("logs", "--no-color", "--tail", str(tail), *services), timeout=60, check=False
         ).stdout
 
+    def container(self, service: str) -> str:
+        """The container id of ``service`` (running or not)."""
+        out = self._run(self.cmd("ps", "--all", "-q", service), timeout=30).stdout.split()
+        assert len(out) == 1, f"expected one container for {service}, got {out}"
+        return out[0]
+
+    @property
+    def network(self) -> str:
+        """The compose network every service is attached to (``<project>_tradehive``)."""
+        return f"{self.project}_tradehive"
+
+    def docker(self, *args: str, timeout: float = 60, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """A plain ``docker`` command (kill, network connect/disconnect, inspect)."""
+        return self._run(["docker", *args], timeout=timeout, check=check)
+
     def down(self) -> None:
         self._run(self.cmd("down", "-v", "--remove-orphans", "-t", "10"), timeout=120, check=False)
 
@@ -165,6 +180,19 @@ def stack_factory(images: dict[str, str]) -> Iterator[Callable[..., Stack]]:
 def module_stack_factory(images: dict[str, str]) -> Iterator[Callable[..., Stack]]:
     """Like ``stack_factory``, for a stack shared by the tests of one module."""
     yield from _stacks(images)
+
+
+@pytest.fixture(scope="session")
+def prometheus_bin() -> Path:
+    """Directory with the ``prometheus`` and ``promtool`` of deploy/prometheus/get-prometheus.sh (cached)."""
+    script = ROOT / "deploy" / "prometheus" / "get-prometheus.sh"
+    try:
+        proc = subprocess.run([str(script)], capture_output=True, text=True, timeout=300)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        pytest.skip(f"prometheus binary not obtainable: {exc}")
+    if proc.returncode != 0:
+        pytest.skip(f"prometheus binary not obtainable (get-prometheus.sh: {proc.stderr.strip()[-300:]})")
+    return Path(proc.stdout.strip().splitlines()[-1])
 
 
 def http_get(url: str, timeout: float = 5.0) -> tuple[int, str]:
