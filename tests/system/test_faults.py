@@ -143,17 +143,10 @@ def crash(stack: Stack, service: str) -> None:
 
 
 class BarsDiffer(AssertionError):
-    """The restarted router's 1m bars differ from the vendor's minute bars (only this one check is xfail)."""
+    """The restarted router's 1m bars differ from the vendor's minute bars (raised separately so a failure names the bars)."""
 
 
 # -- 1. router SIGKILL ---------------------------------------------------------------------------------------
-@pytest.mark.xfail(
-    strict=True,
-    raises=BarsDiffer,
-    reason="router 8453c12 (stream-status catch-up): after a SIGKILL + restart mid-replay, 9 of 1431 EURUSD 1m "
-    "bars sit 5 h (18,000 s) late: the vendor minute X (68 ticks in the tick file) is missing and a bar at X+5h "
-    "(no tick there) appears; seen 2026-11-27, cause not yet found (no rejected ticks, no sequence gaps)",
-)
 @pytest.mark.timeout(900)
 def test_router_killed_mid_replay_restarts_and_rebuilds_the_vendor_bars(stack_factory) -> None:
     stack = replay_stack(stack_factory, "400")
