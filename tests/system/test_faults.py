@@ -143,7 +143,7 @@ def crash(stack: Stack, service: str) -> None:
 
 
 class BarsDiffer(AssertionError):
-    """The restarted router's 1m bars differ from the vendor's minute bars (raised separately so a failure names the bars)."""
+    """The restarted router's 1m bars differ from the vendor's minute bars (a failure names the bars)."""
 
 
 # -- 1. router SIGKILL ---------------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from agentcore import process
 from agentcore.launcher import AgentSpec
 from agentcore.testing import wait_until
@@ -49,8 +48,15 @@ def test_router_killed_mid_replay_rebuilds_vendor_bars(platform, data_dir: Path)
                 fx / "minute" / sym / "20140508_quote.zip", "-05:00"
             )
             for price, vendor in (("bid", vendor_bid), ("ask", vendor_ask)):
-                got = plat.history(p.BarHistoryRequest(symbol=sym.upper(), timeframe="1m", price=price,
-                                                       start_ns=DAY_START_NS, end_ns=DAY_END_NS, include_partial=True))  # fmt: skip
+                req = p.BarHistoryRequest(
+                    symbol=sym.upper(),
+                    timeframe="1m",
+                    price=price,
+                    start_ns=DAY_START_NS,
+                    end_ns=DAY_END_NS,
+                    include_partial=True,
+                )
+                got = plat.history(req)
                 assert got.size == vendor.size, (sym, price, np.setdiff1d(vendor["ts"], got["ts"])[:5])
                 for field in ("ts", "open", "high", "low", "close", "volume"):
                     assert (got[field] == vendor[field]).all(), (sym, price, field)
