@@ -50,12 +50,15 @@ def bars(closes: list[float]) -> np.ndarray:
 def test_ema_cross_enters_with_bracket_then_exits_on_opposite_cross() -> None:
     ctx = Ctx()
     s = EmaCross(ctx, {"fast": 2, "slow": 4, "atr": 2, "qty": 100.0})
-    s.on_bar("EURUSD", bars([1.0] * 6 + [1.1, 1.2, 1.3]))  # up-cross: long with SL below, TP above
+    closes = [1.0] * 6 + [1.1, 1.2, 1.3]
+    for b in bars(closes):  # live: one closed bar per message
+        s.on_bar("EURUSD", b.reshape(1))
     assert len(ctx.orders) == 1
     entry = ctx.orders[0]
     assert entry["side"] is OrderSide.BUY and entry["qty"] == 100.0
     assert entry["stop_loss"] < 1.1 < entry["take_profit"]  # the cross happens on the 1.1 bar
-    s.on_bar("EURUSD", bars([1.2, 1.0, 0.9, 0.8]))  # down-cross: close the long (no bracket on the exit)
+    for b in bars([1.2, 1.0, 0.9, 0.8]):  # down-cross: close the long (no bracket on the exit)
+        s.on_bar("EURUSD", b.reshape(1))
     assert ctx.orders[1]["side"] is OrderSide.SELL and ctx.orders[1]["qty"] == 100.0
     assert "stop_loss" not in ctx.orders[1] and ctx.position("EURUSD") == 0.0
 
@@ -64,8 +67,18 @@ def test_ema_cross_is_gated_by_the_regime_signal() -> None:
     ctx = Ctx()
     s = EmaCross(ctx, {"fast": 2, "slow": 4, "atr": 2})
     s.on_signal(Signal(brain="r", name="regime", symbol="EURUSD", value=1.0, ts_ns=0))
-    s.on_bar("EURUSD", bars([1.0] * 6 + [1.1, 1.2, 1.3]))
+    for b in bars([1.0] * 6 + [1.1, 1.2, 1.3]):
+        s.on_bar("EURUSD", b.reshape(1))
     assert ctx.orders == [] and s.gated == 1
+
+
+def test_a_batch_of_bars_acts_only_on_its_newest_bar() -> None:
+    """A refilled gap arrives as several closed bars: indicators see them all, a cross inside the batch is old
+    news and places no order; only a cross on the newest bar does."""
+    ctx = Ctx()
+    s = EmaCross(ctx, {"fast": 2, "slow": 4, "atr": 2})
+    s.on_bar("EURUSD", bars([1.0] * 6 + [1.1, 1.2, 1.3]))  # the cross is on the 1.1 bar, not the last
+    assert s.crosses == 1 and ctx.orders == []
 
 
 def test_no_orders_while_warming_up_and_unknown_params_refused() -> None:

@@ -59,7 +59,8 @@ class EmaCross(Strategy):
 
     def on_bar(self, symbol: str, bars: np.ndarray) -> None:
         t = self._state_for(symbol)
-        for bar in bars:
+        last = len(bars) - 1
+        for i, bar in enumerate(bars):
             close = float(bar["close"])
             fast, slow = t.fast.update(close), t.slow.update(close)
             atr = t.atr.update(float(bar["high"]), float(bar["low"]), close)
@@ -75,8 +76,10 @@ class EmaCross(Strategy):
             ):
                 continue
             self.crosses += 1
-            if not self.ctx.warming_up:
-                self._act(symbol, OrderSide.BUY if diff > 0 else OrderSide.SELL, close, atr)
+            if i == last and not self.ctx.warming_up:  # a batch (a gap refilled) updates indicators; only its
+                self._act(
+                    symbol, OrderSide.BUY if diff > 0 else OrderSide.SELL, close, atr
+                )  # newest bar acts
 
     def _act(self, symbol: str, side: OrderSide, close: float, atr: float) -> None:
         pos = self.ctx.position(symbol)
@@ -133,7 +136,8 @@ class VolatilityRegime(Strategy):
                 EMA(int(self.params["long_window"])),
             )
         bands, longrun = vol
-        for bar in bars:
+        last = len(bars) - 1
+        for i, bar in enumerate(bars):
             close = float(bar["close"])
             prev = self._last_close.get(symbol)
             self._last_close[symbol] = close
@@ -149,7 +153,7 @@ class VolatilityRegime(Strategy):
             ratio = std / avg
             value = 1.0 if ratio > float(self.params["threshold"]) else 0.0
             self.regime[symbol] = value
-            if not self.ctx.warming_up:
+            if i == last and not self.ctx.warming_up:  # one signal per update, for the newest bar
                 self.ctx.publish_signal("regime", symbol, value, {"vol": std, "ratio": ratio})
                 self.published += 1
 

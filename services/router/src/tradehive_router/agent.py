@@ -162,7 +162,7 @@ class RouterAgent(Agent):
                 "caught up with feeder stream", feeder=feeder, symbol=symbol, ticks=int(fresh.size)
             )
             if fresh.size:
-                self._ingest(symbol, book, fresh)
+                self._ingest(symbol, book, fresh, publish=False)
 
     # -- ticks ----------------------------------------------------------------------------------------------
     def on_ticks(self, msg: Message) -> None:
@@ -191,8 +191,12 @@ class RouterAgent(Agent):
             self._backfill(msg.sender, symbol, book, msg.seq - last - 1, int(ticks["ts"][0]), msg.origin_ns)
         self._ingest(symbol, book, ticks, msg.origin_ns)
 
-    def _ingest(self, symbol: str, book: SymbolBook, ticks: Any, origin_ns: int = 0) -> None:
-        """``origin_ns``: the feeder's origin stamp of these ticks, forwarded on them and on the bars they close."""
+    def _ingest(
+        self, symbol: str, book: SymbolBook, ticks: Any, origin_ns: int = 0, publish: bool = True
+    ) -> None:
+        """``origin_ns``: the feeder's origin stamp of these ticks, forwarded on them and on the bars they close.
+        ``publish=False`` for history loaded at a join or restart: it fills the buffers (and so the history that
+        brains warm up from) but is never re-sent as live data, which would make brains trade on stale bars."""
         self._c_in(symbol).inc(ticks.size)
         good, reasons = clean_ticks(ticks, book.last_ts, book.kind)
         for reason, n in reasons.items():
@@ -200,6 +204,8 @@ class RouterAgent(Agent):
         if not good.size:
             return
         updates = book.add(good)
+        if not publish:
+            return
         self.send(p.ROUTER_MARKET, good, topic=p.tick_topic(symbol), type_=p.TYPE_TICKS, origin_ns=origin_ns)
         self._c_out(symbol).inc(good.size)
         self._publish_bars(symbol, book, updates, origin_ns)
@@ -276,7 +282,7 @@ class RouterAgent(Agent):
             return
         if isinstance(reply, bytes) or not reply.size:
             return
-        self._ingest(symbol, book, reply)
+        self._ingest(symbol, book, reply, publish=False)
         self.log.info("initial history loaded", symbol=symbol, ticks=int(reply.size))
 
     def _close_by_clock(self) -> None:
