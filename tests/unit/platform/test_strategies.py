@@ -72,15 +72,6 @@ def test_ema_cross_is_gated_by_the_regime_signal() -> None:
     assert ctx.orders == [] and s.gated == 1
 
 
-def test_a_batch_of_bars_acts_only_on_its_newest_bar() -> None:
-    """A refilled gap arrives as several closed bars: indicators see them all, a cross inside the batch is old
-    news and places no order; only a cross on the newest bar does."""
-    ctx = Ctx()
-    s = EmaCross(ctx, {"fast": 2, "slow": 4, "atr": 2})
-    s.on_bar("EURUSD", bars([1.0] * 6 + [1.1, 1.2, 1.3]))  # the cross is on the 1.1 bar, not the last
-    assert s.crosses == 1 and ctx.orders == []
-
-
 def test_no_orders_while_warming_up_and_unknown_params_refused() -> None:
     ctx = Ctx()
     ctx.warming_up = True

@@ -59,8 +59,7 @@ class EmaCross(Strategy):
 
     def on_bar(self, symbol: str, bars: np.ndarray) -> None:
         t = self._state_for(symbol)
-        last = len(bars) - 1
-        for i, bar in enumerate(bars):
+        for bar in bars:
             close = float(bar["close"])
             fast, slow = t.fast.update(close), t.slow.update(close)
             atr = t.atr.update(float(bar["high"]), float(bar["low"]), close)
@@ -76,10 +75,8 @@ class EmaCross(Strategy):
             ):
                 continue
             self.crosses += 1
-            if i == last and not self.ctx.warming_up:  # a batch (a gap refilled) updates indicators; only its
-                self._act(
-                    symbol, OrderSide.BUY if diff > 0 else OrderSide.SELL, close, atr
-                )  # newest bar acts
+            if not self.ctx.warming_up:
+                self._act(symbol, OrderSide.BUY if diff > 0 else OrderSide.SELL, close, atr)
 
     def _act(self, symbol: str, side: OrderSide, close: float, atr: float) -> None:
         pos = self.ctx.position(symbol)
@@ -136,8 +133,7 @@ class VolatilityRegime(Strategy):
                 EMA(int(self.params["long_window"])),
             )
         bands, longrun = vol
-        last = len(bars) - 1
-        for i, bar in enumerate(bars):
+        for bar in bars:
             close = float(bar["close"])
             prev = self._last_close.get(symbol)
             self._last_close[symbol] = close
@@ -153,7 +149,7 @@ class VolatilityRegime(Strategy):
             ratio = std / avg
             value = 1.0 if ratio > float(self.params["threshold"]) else 0.0
             self.regime[symbol] = value
-            if i == last and not self.ctx.warming_up:  # one signal per update, for the newest bar
+            if not self.ctx.warming_up:
                 self.ctx.publish_signal("regime", symbol, value, {"vol": std, "ratio": ratio})
                 self.published += 1
 
