@@ -315,7 +315,7 @@ class Agent:
         self.log.error("handler failed", where=where, error=f"{type(exc).__name__}: {exc}", exc_info=exc)
 
     # ------------------------------------------------------------------------------------------ remote API
-    @remote
+    @remote(idempotent=True)
     def status(self) -> dict[str, Any]:
         """JSON-able state: identity, uptime, counters per socket, errors, plus :meth:`extra_status`."""
         return {
@@ -333,21 +333,21 @@ class Agent:
             **self.extra_status(),
         }
 
-    @remote
+    @remote(idempotent=True)
     def ping(self) -> str:
         return "pong"
 
-    @remote
+    @remote(idempotent=True)
     def stop(self) -> None:
         """Stop gracefully (unregister, close sockets with linger, exit 0)."""
         self.request_stop()
 
-    @remote
+    @remote(idempotent=True)
     def get_attr(self, name: str) -> Any:
         self._check_attr(name)
         return getattr(self, name)
 
-    @remote
+    @remote(idempotent=True)
     def set_attr(self, name: str, value: Any) -> Any:
         """Change an attribute listed in ``remote_attributes``; returns the previous value."""
         self._check_attr(name)
@@ -356,7 +356,7 @@ class Agent:
         self.log.info("attribute changed remotely", attr=name, old=repr(old), new=repr(value))
         return old
 
-    @remote
+    @remote(idempotent=True)
     def set_handler(self, alias: str, handler: str, prefix: str = "") -> None:
         """Swap the handler of a receiving alias for a named one (method name or ``module:function``)."""
         chan = self._channel(alias)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 
@@ -14,20 +14,17 @@ from agentcore.errors import AgentcoreError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Run and control agentcore agents.")
 
+ShellUI = Literal["auto", "ipython", "ptpython", "python"]
 NsHost = Annotated[str, typer.Option("--ns-host", envvar="AGENTCORE_NS_HOST", help="name server host")]
 NsPort = Annotated[int, typer.Option("--ns-port", envvar="AGENTCORE_NS_PORT", help="name server port")]
 
 
 def _proxy(name: str, ns_host: str, ns_port: int) -> Any:
-    import Pyro5.api
+    from agentcore.proxy import AgentProxy
 
-    naming.configure_pyro(float(os.environ.get("AGENTCORE_COMM_TIMEOUT", "5")))
-    ns = naming.locate(ns_host, ns_port)
-    try:
-        uri = ns.lookup(name)
-    except Exception as exc:  # noqa: BLE001 - Pyro's NamingError; reported plainly
-        raise AgentcoreError(f"no agent named {name!r}: {exc}") from exc
-    return Pyro5.api.Proxy(uri)
+    timeout = float(os.environ.get("AGENTCORE_COMM_TIMEOUT", "5"))
+    naming.configure_pyro(timeout)
+    return AgentProxy(name, ns_host, ns_port, timeout=timeout, reconnect_wait=0)
 
 
 @app.command()
@@ -101,7 +98,7 @@ def call(
     """Call METHOD on agent NAME and print the JSON result."""
     try:
         with _proxy(name, ns_host, ns_port) as proxy:
-            result = getattr(proxy, method)(*[_parse_arg(a) for a in (args or [])])
+            result = proxy.call(method, *[_parse_arg(a) for a in (args or [])])
     except Exception as exc:  # noqa: BLE001 - any failure is an error exit with a message
         print(f"agentcore call {name} {method}: {type(exc).__name__}: {exc}", file=sys.stderr)
         raise typer.Exit(1) from exc
@@ -116,11 +113,14 @@ def stop(name: str, ns_host: NsHost = "127.0.0.1", ns_port: NsPort = 9090) -> No
 
 @app.command()
 def shell(name: Annotated[str | None, typer.Argument()] = None, ns_host: NsHost = "127.0.0.1",
-          ns_port: NsPort = 9090) -> None:  # fmt: skip
-    """An interactive Python with proxies to the live agents (``agents['name']``, ``a`` for NAME)."""
+          ns_port: NsPort = 9090,
+          ui: Annotated[ShellUI, typer.Option(help="auto: IPython or ptpython when installed")] = "auto",
+          ) -> None:  # fmt: skip
+    """An interactive Python with proxies to the live agents (``agents['name']``, ``a`` for NAME) that survive
+    idle periods and agent restarts; readline history and Tab completion."""
     from agentcore.live import interactive_shell
 
-    interactive_shell(name, ns_host, ns_port)
+    interactive_shell(name, ns_host, ns_port, ui)
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ from agentcore.errors import AgentcoreError, CommunicationError, ConfigError
 from agentcore.http import HealthServer
 from agentcore.loop import ControlChannel
 from agentcore.registrar import Registrar
-from agentcore.remoting import import_object
+from agentcore.remoting import AgentDaemon, idempotent_methods, import_object
 
 if TYPE_CHECKING:
     from agentcore.agent import Agent
@@ -29,9 +29,10 @@ if TYPE_CHECKING:
 def _start_pyro(agent: Agent) -> tuple[Pyro5.api.Daemon, str]:
     s = agent.settings
     nat = agent.host if s.bind_host in ("0.0.0.0", "") else None
-    daemon = Pyro5.api.Daemon(
-        host=s.bind_host or "0.0.0.0", port=s.pyro_port, nathost=nat, natport=0 if nat else None
-    )
+    daemon = AgentDaemon(
+        host=s.bind_host or "0.0.0.0", port=s.pyro_port, nathost=nat, natport=0 if nat else None,
+        idle_timeout=s.idle_timeout, idempotent=idempotent_methods(type(agent)),
+    )  # fmt: skip
     uri = str(daemon.register(agent, objectId=f"agent.{agent.name}"))
     thread = threading.Thread(target=daemon.requestLoop, name="agentcore-pyro", daemon=True)
     thread.start()

@@ -31,6 +31,7 @@ class AgentSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     log_format: str = "auto"  # auto | json | console
     register_interval: float = 5.0  # seconds between name-server re-registrations (heals a restarted server)
     comm_timeout: float = 2.0  # Pyro5 COMMTIMEOUT for name-server and agent calls
+    idle_timeout: float = 3600.0  # seconds an idle control connection to this agent stays open (0: forever)
     linger_ms: int = 500
     sndhwm: int = 100_000
     rcvhwm: int = 100_000
