@@ -12,7 +12,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import msgspec
 import Pyro5.api
@@ -30,6 +30,9 @@ from agentcore.settings import AgentSettings, NoConfig
 from agentcore.sockets import PATTERNS, PEER, RECEIVING, Channel, Handler, TopicHandlers, check_pattern
 from agentcore.wire import Message
 
+if TYPE_CHECKING:
+    from agentcore.security import CurveFabric
+
 HandlerSpec = Handler | str | Mapping[str, Handler | str] | None
 MAX_POLL_MS = 100
 
@@ -41,6 +44,7 @@ class Agent:
     Config: ClassVar[type[msgspec.Struct]] = NoConfig
     config_prefix: ClassVar[str] = ""  # env prefix of Config (e.g. "MYAPP_WORKER_"); "" = not read from env
     remote_attributes: ClassVar[tuple[str, ...]] = ()  # attributes get_attr/set_attr may read and change
+    _call_guard: Callable[[str], None] | None = None  # security on: checks the caller of every @remote method
 
     def __init__(
         self, name: str, settings: AgentSettings | None = None, config: msgspec.Struct | None = None
@@ -70,6 +74,7 @@ class Agent:
         self._daemon: Pyro5.api.Daemon | None = None
         self._http: HealthServer | None = None
         self._registrar: Registrar | None = None
+        self._security: CurveFabric | None = None  # security on (settings.security_dir): CurveZMQ set-up
         self.host = naming.advertised_host(
             self.settings.bind_host, self.settings.advertise_host, self.settings.ns_host
         )
@@ -96,6 +101,8 @@ class Agent:
         sock.linger = self.settings.linger_ms
         sock.sndhwm = self.settings.sndhwm
         sock.rcvhwm = self.settings.rcvhwm
+        if self.settings.max_msg_size > 0:
+            sock.setsockopt(zmq.MAXMSGSIZE, self.settings.max_msg_size)
         if pattern in ("DEALER", "ROUTER", "REQ"):
             sock.setsockopt(zmq.HEARTBEAT_IVL, 2000)
             sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, 6000)
@@ -141,6 +148,8 @@ class Agent:
         pattern = check_pattern(pattern)
         transport = transport or self.settings.transport
         sock = self._new_socket(pattern)
+        if self._security is not None:
+            self._security.server(sock, alias)
         if transport == "ipc":
             os.makedirs(self.settings.ipc_dir, exist_ok=True)
             path = os.path.join(self.settings.ipc_dir, f"{self.name}.{alias}")
@@ -173,11 +182,13 @@ class Agent:
         alias: str | None = None,
         pattern: str | None = None,
         timeout: float = 10.0,
+        server_key: bytes | None = None,
     ) -> str:
         """Connect to ``<agent>.<alias>`` (resolved through the name server) or to a raw endpoint.
 
         For SUB sockets ``handler`` may map topic prefixes to handlers; only those prefixes are subscribed.
-        Returns the local alias to use with :meth:`send` / :meth:`request`.
+        Returns the local alias to use with :meth:`send` / :meth:`request`. With security on, the peer's Curve
+        key comes from its name-server tags (``server_key=`` for a raw endpoint).
         """
         local = alias or address
         if "://" in address:
@@ -195,6 +206,8 @@ class Agent:
             prefixes = chan.handlers.prefixes if chan.handlers is not None else [""]
             for prefix in prefixes:
                 sock.setsockopt(zmq.SUBSCRIBE, prefix.encode())
+        if self._security is not None:
+            self._secure_client(sock, local, address, server_key)
         sock.connect(endpoint)
         chan.endpoints.append(endpoint)
         if "://" not in address:
@@ -202,6 +215,17 @@ class Agent:
             self._publish_metadata()  # the registrar follows this peer if it moves (also for late connects)
         self.log.debug("connected", alias=local, address=address, endpoint=endpoint)
         return local
+
+    def _secure_client(self, sock: zmq.Socket[Any], local: str, address: str, key: bytes | None) -> None:
+        assert self._security is not None
+        if key is None:
+            if "://" in address:
+                raise ConfigError(
+                    f"security is on: connecting to the raw endpoint {address} needs server_key="
+                )
+            _uri, meta = self._nameserver().lookup(naming.split_address(address)[0], return_metadata=True)
+            key = self._security.server_key_from(meta, address)
+        self._security.client(sock, local, key)
 
     def _resolve_wait(self, address: str, timeout: float) -> tuple[str, str]:
         deadline = time.monotonic() + timeout
@@ -272,6 +296,8 @@ class Agent:
         del self._by_socket[chan.sock]
         chan.sock.close(linger=0)
         chan.sock = self._new_socket("REQ")
+        if self._security is not None:
+            self._security.client(chan.sock, chan.alias, self._security.server_keys[chan.alias])
         for endpoint in chan.endpoints:
             chan.sock.connect(endpoint)
         self._by_socket[chan.sock] = chan
@@ -388,6 +414,8 @@ class Agent:
         for alias, chan in self._channels.items():
             if alias not in self._connected and chan.endpoints and "://" not in alias:
                 tags.add(naming.endpoint_tag(alias, chan.pattern, chan.endpoints[0]))
+        if self._security is not None:
+            tags |= self._security.tags()
         return tags
 
     def _publish_metadata(self) -> None:

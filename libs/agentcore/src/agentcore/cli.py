@@ -15,6 +15,16 @@ from agentcore.errors import AgentcoreError
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Run and control agentcore agents.")
 
 ShellUI = Literal["auto", "ipython", "ptpython", "python"]
+
+
+def _keys_app() -> typer.Typer:
+    from agentcore.keys_cli import app as keys_app
+
+    return keys_app
+
+
+app.add_typer(_keys_app(), name="keys", help="Key material: CA, certificates, Curve key pairs, k8s Secrets.")
+
 NsHost = Annotated[str, typer.Option("--ns-host", envvar="AGENTCORE_NS_HOST", help="name server host")]
 NsPort = Annotated[int, typer.Option("--ns-port", envvar="AGENTCORE_NS_PORT", help="name server port")]
 
@@ -35,11 +45,15 @@ def nameserver(
         str, typer.Option(envvar="AGENTCORE_NS_ADVERTISE", help="host published in URIs")
     ] = "",
     storage: Annotated[str, typer.Option(help="persistent storage, e.g. sql:/path/ns.sqlite")] = "",
+    security_dir: Annotated[
+        str,
+        typer.Option(envvar="AGENTCORE_SECURITY_DIR", help="keys directory: TLS with client certificates"),
+    ] = "",
 ) -> None:
     """Start a Pyro5 name server (multiplexed, broadcast off)."""
     from agentcore.nameserver import serve
 
-    serve(host, port, advertise, storage or None)
+    serve(host, port, advertise, storage or None, security_dir=security_dir)
 
 
 @app.command()

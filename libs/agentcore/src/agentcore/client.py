@@ -16,13 +16,15 @@ def request(
 ) -> Any:  # fmt: skip
     """Resolve ``<agent>.<alias>`` through the name server, send ``data`` and return the decoded reply."""
     naming.configure_pyro(timeout)
-    pattern, endpoint = naming.resolve(naming.locate(ns_host, ns_port), address)
+    ns = naming.locate(ns_host, ns_port)
+    pattern, endpoint = naming.resolve(ns, address)
     if pattern not in ("REP", "ROUTER"):
         raise ConfigError(f"{address} is a {pattern} socket: requests need a REP or ROUTER alias")
     context = ctx or zmq.Context.instance()
     sock = context.socket(zmq.REQ if pattern == "REP" else zmq.DEALER)
     sock.linger = 0
     try:
+        _secure(sock, ns, address)
         sock.connect(endpoint)
         sock.send_multipart(wire.encode("", data, sender="client", seq=1, type_=type_))
         if not sock.poll(int(timeout * 1000)):
@@ -33,3 +35,15 @@ def request(
     if msg.kind == wire.KIND_ERROR:
         raise RemoteError(f"{address}: {msg.data}")
     return msg.data
+
+
+def _secure(sock: zmq.Socket[Any], ns: Any, address: str) -> None:
+    """With ``AGENTCORE_SECURITY_DIR`` set: a CURVE client with this tool's identity (default ``operator``)."""
+    from agentcore import security
+
+    store = security.current()
+    if store is None:
+        return
+    _uri, meta = ns.lookup(naming.split_address(address)[0], return_metadata=True)
+    sock.curve_secretkey, sock.curve_publickey = store.secret, store.public
+    sock.curve_serverkey = security.server_key(store, meta, address)

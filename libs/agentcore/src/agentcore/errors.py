@@ -31,6 +31,11 @@ class RemoteError(CommunicationError):
     """The peer's handler raised while answering a request."""
 
 
+class AccessDenied(CommunicationError):
+    """Security on: the caller's certificate or key does not allow this call (e.g. steering without an
+    operator certificate)."""
+
+
 class WireError(CommunicationError):
     """A multipart message does not follow the wire format (malformed or wrong version)."""
 

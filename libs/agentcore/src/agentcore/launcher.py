@@ -102,7 +102,10 @@ class Launcher:
     def start_all(self) -> None:
         ns = self.topo.nameserver
         if ns.start:
-            self.ns = NameServerProcess(ns.host, ns.port, method=self.topo.start_method)
+            self.ns = NameServerProcess(
+                ns.host, ns.port, method=self.topo.start_method,
+                security_dir=str(self.topo.settings.get("security_dir", "")),
+            )  # fmt: skip
         pending = [(sup, sup.start()) for sup in self.agents.values()]
         deadline = time.monotonic() + self.topo.start_timeout
         errors = []

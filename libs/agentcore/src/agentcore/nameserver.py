@@ -18,13 +18,17 @@ from agentcore.forked import can_fork, fork_call
 
 
 def serve(host: str = "127.0.0.1", port: int = 9090, advertise: str = "", storage: str | None = None,
-          comm_timeout: float = 2.0) -> None:  # fmt: skip
+          comm_timeout: float = 2.0, security_dir: str = "") -> None:  # fmt: skip
     """Run a name server in this process until interrupted (what ``agentcore nameserver`` does).
 
     SIGTERM stops it like Ctrl-C: as PID 1 in a container a signal without a handler would be ignored.
     """
     signal.signal(signal.SIGTERM, _interrupt)
     naming.configure_pyro(comm_timeout)
+    if security_dir:  # TLS with client certificates signed by the keys directory's CA
+        from agentcore import security
+
+        security.for_nameserver(security_dir)
     cfg: Any = Pyro5.config
     cfg.SERVERTYPE = "multiplex"
     cfg.NS_AUTOCLEAN = 0.0
@@ -53,7 +57,12 @@ class NameServerProcess:
     """A name server in a child process (``agentcore nameserver``), ready when it answers a ping."""
 
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 9090, timeout: float = 10.0, method: str = "exec"
+        self,
+        host: str = "127.0.0.1",
+        port: int = 9090,
+        timeout: float = 10.0,
+        method: str = "exec",
+        security_dir: str = "",
     ) -> None:
         """``method="fork"`` forks this process (tens of ms instead of an interpreter start) when it is
         single-threaded; otherwise, or with ``"exec"``, runs ``python -m agentcore.cli nameserver``."""
@@ -61,10 +70,11 @@ class NameServerProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PYRO_")}
         self.proc: Any
         if method == "fork" and can_fork():
-            self.proc = fork_call(lambda: serve(host, port), env)
+            self.proc = fork_call(lambda: serve(host, port, security_dir=security_dir), env)
         else:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "agentcore.cli", "nameserver", "--host", host, "--port", str(port)],
+                [sys.executable, "-m", "agentcore.cli", "nameserver", "--host", host, "--port", str(port),
+                 *(["--security-dir", security_dir] if security_dir else [])],
                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             )  # fmt: skip
         self._wait_ready(timeout)

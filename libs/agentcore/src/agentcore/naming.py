@@ -52,7 +52,12 @@ _register_errors()
 
 
 def locate(host: str, port: int) -> Pyro5.api.Proxy:
-    """A proxy to the name server at ``host:port`` (never a broadcast lookup)."""
+    """A proxy to the name server at ``host:port`` (never a broadcast lookup).
+
+    With ``AGENTCORE_SECURITY_DIR`` set, a tool (CLI, client) first takes its identity from there (TLS)."""
+    from agentcore import security
+
+    security.configure_from_env()
     try:
         return Pyro5.api.locate_ns(host=host, port=port, broadcast=False)
     except Pyro5.errors.PyroError as exc:

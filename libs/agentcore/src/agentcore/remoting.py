@@ -24,8 +24,12 @@ def remote(fn: Any = None, *, idempotent: bool = False) -> Any:
     """
 
     def decorate(fn: F) -> F:
+        name = fn.__name__
+
         @functools.wraps(fn)
         def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+            if self._call_guard is not None:  # security on: may this caller's certificate call ``name``?
+                self._call_guard(name)
             # bound into a partial so that a ``timeout=`` of the method is not taken by safe_call's own
             return self.safe_call(functools.partial(fn, self, *args, **kwargs))
 

@@ -59,6 +59,10 @@ def run_agent(
     naming.configure_pyro(s.comm_timeout)
     agent._loop_thread = threading.get_ident()
     agent.ctx = zmq.Context()
+    if s.security_dir:
+        from agentcore.security import enable_agent
+
+        enable_agent(agent)  # before the Pyro daemon: it must speak TLS
     agent._control = ControlChannel(agent.ctx, agent.name)
     agent._http = HealthServer(
         s.bind_host, s.http_port, agent.metrics.registry, agent._healthz, agent._readyz
@@ -116,6 +120,8 @@ def _shutdown(agent: Agent, registrar: Registrar, daemon: Pyro5.api.Daemon) -> N
         chan.sock.close(linger=agent.settings.linger_ms)
     if agent._control is not None:
         agent._control.close()
+    if agent._security is not None:
+        agent._security.stop()
     daemon.shutdown()
     if agent._http is not None:
         agent._http.stop()

@@ -36,6 +36,10 @@ class AgentSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     sndhwm: int = 100_000
     rcvhwm: int = 100_000
     stop_timeout: float = 5.0
+    max_msg_size: int = 1 << 30  # ZMQ_MAXMSGSIZE: a peer sending a bigger message is disconnected before
+    # anything is allocated for it (-1: no limit)
+    security_dir: str = ""  # keys directory (agentcore keys init): CurveZMQ + Pyro5 TLS on; empty: off
+    identity: str = ""  # the identity used from security_dir; empty: the agent's role
 
 
 class NoConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
