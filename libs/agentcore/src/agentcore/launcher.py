@@ -101,10 +101,21 @@ class Launcher:
     # -- start-up ---------------------------------------------------------------------------------------------
     def start_all(self) -> None:
         ns = self.topo.nameserver
+        security_dir = str(self.topo.settings.get("security_dir", ""))
+        if (
+            security_dir
+        ):  # the launcher talks to its agents as an operator (AGENTCORE_IDENTITY, or "operator")
+            import os
+
+            from agentcore import security
+
+            security.configure_process(
+                security_dir, os.environ.get("AGENTCORE_IDENTITY") or security.OPERATOR
+            )
         if ns.start:
             self.ns = NameServerProcess(
                 ns.host, ns.port, method=self.topo.start_method,
-                security_dir=str(self.topo.settings.get("security_dir", "")),
+                security_dir=security_dir,
             )  # fmt: skip
         pending = [(sup, sup.start()) for sup in self.agents.values()]
         deadline = time.monotonic() + self.topo.start_timeout

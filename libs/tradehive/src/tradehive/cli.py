@@ -29,6 +29,12 @@ def run(
     ] = False,
     ns_port: Annotated[int, typer.Option(envvar="AGENTCORE_NS_PORT")] = 9090,
     log_level: Annotated[str, typer.Option(help="agents' log level")] = "warning",
+    security_dir: Annotated[
+        str,
+        typer.Option(
+            envvar="AGENTCORE_SECURITY_DIR", help="keys directory (agentcore keys init): CurveZMQ + TLS on"
+        ),
+    ] = "",
 ) -> None:
     """Start name server, feeder, router, brains and trader as local processes; Ctrl-C stops them all."""
     from agentcore.launcher import Launcher
@@ -37,7 +43,8 @@ def run(
     from tradehive.status import StatusBoard
 
     topo = build_topology(data=data, fmt=fmt, tz=tz, symbols=[s for s in symbols.split(",") if s] or None,
-                          speed=speed, timeframe=timeframe, ns_port=ns_port, log_level=log_level)  # fmt: skip
+                          speed=speed, timeframe=timeframe, ns_port=ns_port, log_level=log_level,
+                          security_dir=security_dir)  # fmt: skip
     launcher = Launcher(topo, live=False)
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
@@ -46,6 +53,10 @@ def run(
     launcher.start_all()
     board.console.print(f"[bold]tradehive[/] up in {time.monotonic() - t0:.1f}s: "
                         f"{', '.join(topo.agents)}; name server 127.0.0.1:{ns_port}. Ctrl-C stops.")  # fmt: skip
+    board.console.print(
+        f"security: on (CurveZMQ + Pyro5 TLS, keys {security_dir})" if security_dir else
+        "security: OFF (a local run: any process on this host may connect; see docs/security.md)"
+    )  # fmt: skip
     try:
         with board.live() as live:
             while not stop["now"]:

@@ -43,6 +43,7 @@ def build_topology(
     log_level: str = "warning",
     trend_params: dict[str, Any] | None = None,
     trader_config: dict[str, Any] | None = None,
+    security_dir: str = "",
 ) -> Topology:
     if data:
         prof = data_profile(str(Path(data)), fmt, tz)
@@ -78,7 +79,10 @@ def build_topology(
     return Topology(
         agents=agents,
         nameserver=NameServerSpec(host=ns_host, port=ns_port),
-        settings={"log_level": log_level},
+        settings={
+            "log_level": log_level,
+            **({"security_dir": str(Path(security_dir).resolve())} if security_dir else {}),
+        },
         restart=RestartPolicy(max_restarts=5, window_s=60.0, backoff_s=0.5),
         start_timeout=60.0,
     )
