@@ -144,10 +144,10 @@ def _offline_router(metrics: bool) -> Any:
 def handler_cost(day: str, batch: int = 50, reps: int = 5) -> dict[bool, float]:
     """Best-of-``reps`` µs per router tick batch (real ticks, bars built, metrics on/off), interleaved: the
     minimum is the intrinsic cost; medians on a shared 2-core host mostly measure the neighbours."""
+    from marketcore.io import discover
     from marketcore.sources.replay import ReplaySource
-    from tradehive_feeder.agent import FeederConfig, _datasets
 
-    src = ReplaySource(_datasets(FeederConfig(data_dir=str(DATA))), symbols=["EURUSD"], start=day)
+    src = ReplaySource(discover(str(DATA)), symbols=["EURUSD"], start=day)
     ticks = src.next_batch(max_ticks=200_000, max_span_ns=None).runs[0][1]
     batches = [ticks[i : i + batch] for i in range(0, min(ticks.size, 100_000), batch)]
     out: dict[bool, list[float]] = {True: [], False: []}
@@ -190,7 +190,10 @@ def main() -> int:
             lat[on].append(arr)
             p50, p99 = np.percentile(arr, 50), np.percentile(arr, 99)
             state = "on " if on else "off"
-            print(f"  tick->order metrics={state} {arr.size:>5} orders  p50 {p50:8.0f} µs  p99 {p99:8.0f} µs", flush=True)
+            print(
+                f"  tick->order metrics={state} {arr.size:>5} orders  p50 {p50:8.0f} µs  p99 {p99:8.0f} µs",
+                flush=True,
+            )
     cost = handler_cost(args.day, reps=3 if args.quick else 7)
     t_on, t_off = statistics.median(thr[True]), statistics.median(thr[False])
     l_on, l_off = np.concatenate(lat[True]), np.concatenate(lat[False])

@@ -12,14 +12,15 @@ from typing import Any
 import msgspec
 from agentcore import Agent, Message, remote
 from marketcore.brackets import BracketEmulator
+from marketcore.clock import WallClock
 from marketcore.errors import MarketcoreError
 from marketcore.instruments import InstrumentRegistry
 from marketcore.orders import CancelOrder, OrderFilled, OrderStatus, OrderTracker, SubmitOrder
 from marketcore.orders import decode as decode_order
 from marketcore.orders import encode as encode_order
-from marketcore.paper import PaperVenue, PaperVenueConfig
 from marketcore.portfolio import Portfolio
 from marketcore.risk import RISK_RULES, RiskEngine, RiskLimits
+from marketcore.venue import VenueContext, make_venue
 from tradehive import protocol as p
 from tradehive.instrument import Children, instrument
 from tradehive.latency import Hop, hop_histogram, since_s
@@ -29,6 +30,8 @@ INF = math.inf
 
 class TraderConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     router: str = "router"
+    venue: str = "paper"  # a name in marketcore.venue's registry (paper, or a registered adapter such as fix)
+    venue_options: dict[str, str] = {}  # extra options for the venue adapter
     max_order_qty: float = 1_000_000.0
     max_position: float = 2_000_000.0
     max_order_notional: float = INF
@@ -53,11 +56,13 @@ class TraderAgent(Agent):
     def on_init(self) -> None:
         cfg: TraderConfig = self.config
         self.instruments = InstrumentRegistry.default()
-        self.venue = PaperVenue(
-            PaperVenueConfig(fee_bps=cfg.fee_bps, fee_per_order=cfg.fee_per_order, slippage_ticks=cfg.slippage_ticks,
-                             latency_ns=int(cfg.latency_ms * 1e6), supports_brackets=cfg.venue_brackets),
-            self.instruments,
-        )  # fmt: skip
+        self.clock = WallClock()
+        options: dict[str, object] = {"fee_bps": cfg.fee_bps, "fee_per_order": cfg.fee_per_order,
+                                      "slippage_ticks": cfg.slippage_ticks, "latency_ns": int(cfg.latency_ms * 1e6),
+                                      "supports_brackets": cfg.venue_brackets} if cfg.venue == "paper" else {}  # fmt: skip
+        self.venue = make_venue(
+            cfg.venue, VenueContext(self.instruments, self.clock, {**options, **cfg.venue_options})
+        )
         self.risk = RiskEngine(
             RiskLimits(max_order_qty=cfg.max_order_qty, max_position=cfg.max_position,
                        max_order_notional=cfg.max_order_notional, max_gross_notional=cfg.max_gross_notional,
@@ -65,6 +70,7 @@ class TraderAgent(Agent):
                        kill_switch=cfg.kill_switch),
             self.instruments,
         )  # fmt: skip
+        self.quotes: dict[str, tuple[int, float, float]] = {}  # symbol -> last (ts, bid, ask)
         self.tracker = OrderTracker()
         self.emulator = BracketEmulator()
         self.portfolio = Portfolio(self.instruments)
@@ -129,6 +135,7 @@ class TraderAgent(Agent):
         for ts, bid, ask, last, _vol in rows:
             if not quote_feed:
                 bid = ask = last
+            self.quotes[symbol] = (ts, bid, ask)
             events = venue_on_quote(symbol, ts, bid, ask)
             if events:
                 handle(events)
@@ -181,8 +188,8 @@ class TraderAgent(Agent):
             self.counts["venue_rejected"] += 1
             return p.OrderAck(client_order_id=cid, accepted=False, reason=f"unknown symbol {cmd.symbol!r}")
         now = self._now(cmd.symbol)
-        quote = self.venue.quote(cmd.symbol)
-        price = (quote.ask if cmd.side.sign > 0 else quote.bid) if quote else math.nan
+        quote = self.quotes.get(cmd.symbol)
+        price = (quote[2] if cmd.side.sign > 0 else quote[1]) if quote else math.nan
         position = self.portfolio.position(cmd.symbol).qty
         gross = self._gross() if self._check_gross else 0.0
         rejection = self.risk.check(cmd, position, price, now, gross)
@@ -206,7 +213,9 @@ class TraderAgent(Agent):
             return
         self.tracker.track(cmd).order.mark_submitted()
         venue_cmd = cmd
-        if cmd.has_bracket and not self.config.venue_brackets:  # the trader holds SL/TP itself (emulated)
+        if (
+            cmd.has_bracket and not self.venue.capabilities.brackets
+        ):  # the trader holds SL/TP itself (emulated)
             venue_cmd = msgspec.structs.replace(cmd, stop_loss=None, take_profit=None)
         t0 = time.perf_counter()
         events = self.venue.submit(venue_cmd, now)
@@ -240,7 +249,7 @@ class TraderAgent(Agent):
         if (
             cmd is not None
             and cmd.has_bracket
-            and not self.config.venue_brackets
+            and not self.venue.capabilities.brackets
             and order.status is OrderStatus.FILLED
         ):
             self.emulator.arm_from_entry(cmd, order.filled_qty)
@@ -259,8 +268,8 @@ class TraderAgent(Agent):
 
     # -- positions and PnL ----------------------------------------------------------------------------------
     def _now(self, symbol: str) -> int:
-        q = self.venue.quote(symbol)
-        return q.ts_ns if q is not None else time.time_ns()
+        q = self.quotes.get(symbol)
+        return q[0] if q is not None else self.clock.now_ns()
 
     def _gross(self) -> float:
         g = 0.0

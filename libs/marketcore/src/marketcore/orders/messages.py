@@ -125,6 +125,42 @@ class CancelOrder(_Message, frozen=True, tag="cancel_order"):
     ts_ns: int = 0
 
 
+class ReplaceOrder(_Message, frozen=True, tag="replace_order"):
+    """Amend a working order in place (cancel/replace): a new ``qty`` and/or limit/stop price; None keeps
+    the current value. The client order id stays; an adapter maps it to the venue's own ids. Answered by
+    ``OrderReplaced`` or, when it cannot be applied, ``OrderCancelRejected`` (as FIX answers both)."""
+
+    client_order_id: ClientOrderId
+    symbol: str
+    qty: float | None = None
+    limit_price: float | None = None
+    stop_price: float | None = None
+    ts_ns: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.client_order_id:
+            raise OrderError("client_order_id must not be empty")
+        if self.qty is not None and not (math.isfinite(self.qty) and self.qty > 0):
+            raise OrderError(f"{self.client_order_id}: qty must be finite and > 0, got {self.qty!r}")
+        _positive_price(f"{self.client_order_id}: limit_price", self.limit_price)
+        _positive_price(f"{self.client_order_id}: stop_price", self.stop_price)
+        if self.qty is None and self.limit_price is None and self.stop_price is None:
+            raise OrderError(f"{self.client_order_id}: a replace must change qty, limit_price or stop_price")
+
+    def applied_to(self, cmd: SubmitOrder) -> SubmitOrder:
+        """``cmd`` with this replace's changes (validated like any new order)."""
+        if self.limit_price is not None and cmd.type is not OrderType.LIMIT:
+            raise OrderError(f"{self.client_order_id}: cannot set limit_price on a {cmd.type.value} order")
+        if self.stop_price is not None and cmd.type is not OrderType.STOP:
+            raise OrderError(f"{self.client_order_id}: cannot set stop_price on a {cmd.type.value} order")
+        return msgspec.structs.replace(
+            cmd,
+            qty=cmd.qty if self.qty is None else self.qty,
+            limit_price=cmd.limit_price if self.limit_price is None else self.limit_price,
+            stop_price=cmd.stop_price if self.stop_price is None else self.stop_price,
+        )
+
+
 class OrderAccepted(_Message, frozen=True, tag="order_accepted"):
     """The venue took the order. ``parent_id`` is set for bracket children (see ``bracket_children``)."""
 
@@ -177,8 +213,27 @@ class OrderExpired(_Message, frozen=True, tag="order_expired"):
     ts_ns: int
 
 
-Command = SubmitOrder | CancelOrder
-OrderEvent = OrderAccepted | OrderRejected | OrderFilled | OrderCancelled | OrderCancelRejected | OrderExpired
+class OrderReplaced(_Message, frozen=True, tag="order_replaced"):
+    """A ``ReplaceOrder`` took effect: the order now works ``qty`` (total, fills included) at these prices."""
+
+    client_order_id: ClientOrderId
+    symbol: str
+    ts_ns: int
+    qty: float
+    limit_price: float | None = None
+    stop_price: float | None = None
+
+
+Command = SubmitOrder | CancelOrder | ReplaceOrder
+OrderEvent = (
+    OrderAccepted
+    | OrderRejected
+    | OrderFilled
+    | OrderCancelled
+    | OrderCancelRejected
+    | OrderExpired
+    | OrderReplaced
+)
 Message = Command | OrderEvent
 
 

@@ -10,6 +10,8 @@ import enum
 import math
 from typing import Final
 
+import msgspec
+
 from marketcore.errors import InvalidOrderTransition, OrderError
 from marketcore.orders.messages import (
     ClientOrderId,
@@ -20,6 +22,7 @@ from marketcore.orders.messages import (
     OrderExpired,
     OrderFilled,
     OrderRejected,
+    OrderReplaced,
     SubmitOrder,
     VenueOrderId,
 )
@@ -112,8 +115,23 @@ class Order:
             self.transition(OrderStatus.EXPIRED)
         elif isinstance(event, OrderCancelRejected):
             self.reason = event.reason
+        elif isinstance(event, OrderReplaced):
+            self._apply_replace(event)
         else:  # pragma: no cover - the union is exhaustive
             raise OrderError(f"unknown order event {type(event).__name__}")
+
+    def _apply_replace(self, event: OrderReplaced) -> None:
+        if self.status not in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED):
+            raise InvalidOrderTransition(
+                f"order {self.client_order_id}: cannot replace a {self.status.value} order"
+            )
+        if event.qty < self.filled_qty * (1 - _QTY_EPS):
+            raise OrderError(
+                f"order {self.client_order_id}: replaced qty {event.qty} < filled {self.filled_qty}"
+            )
+        self.command = msgspec.structs.replace(
+            self.command, qty=event.qty, limit_price=event.limit_price, stop_price=event.stop_price
+        )
 
     def _apply_fill(self, fill: OrderFilled) -> None:
         if fill.fill_id in self.fill_ids:

@@ -1,6 +1,8 @@
 """The paper venue: an embedded broker that fills orders against the live quote stream.
 
-Deterministic: no wall clock; time comes from the caller (``now_ns``) and from quote timestamps.
+Deterministic: no wall clock; time comes from the caller (``now_ns``, else the venue's ``Clock``) and from
+quote timestamps. Implements ``marketcore.venue.Venue`` (every event is returned by the call that caused it;
+``poll_events`` is always empty).
 
 Rules
 - A command sent at ``now_ns`` reaches the venue at ``arrival = now_ns + latency_ns``. It is processed against
@@ -34,7 +36,10 @@ import itertools
 import math
 from dataclasses import dataclass, field
 
-from marketcore.errors import UnknownSymbol
+import msgspec
+
+from marketcore.clock import Clock, WallClock
+from marketcore.errors import OrderError, UnknownSymbol, VenueError
 from marketcore.instruments import Instrument, InstrumentRegistry
 from marketcore.orders.messages import (
     CancelOrder,
@@ -48,8 +53,10 @@ from marketcore.orders.messages import (
     OrderExpired,
     OrderFilled,
     OrderRejected,
+    OrderReplaced,
     OrderSide,
     OrderType,
+    ReplaceOrder,
     SubmitOrder,
     TimeInForce,
     VenueOrderId,
@@ -57,6 +64,7 @@ from marketcore.orders.messages import (
 )
 from marketcore.paper.config import PaperVenueConfig
 from marketcore.paper.pricing import fee, taker_price
+from marketcore.venue import EventListener, VenueCapabilities, VenueContext, VenueOrder
 
 
 @dataclass(frozen=True)
@@ -86,9 +94,22 @@ class _Pending:
 class PaperVenue:
     """Simulated execution against quotes. Every input method returns the events it caused, in order."""
 
-    def __init__(self, config: PaperVenueConfig | None = None, instruments: InstrumentRegistry | None = None):
+    name = "paper"
+
+    def __init__(
+        self,
+        config: PaperVenueConfig | None = None,
+        instruments: InstrumentRegistry | None = None,
+        clock: Clock | None = None,
+    ):
         self.config = config or PaperVenueConfig()
         self.instruments = instruments or InstrumentRegistry.default()
+        self.clock: Clock = clock or WallClock()
+        self._capabilities = VenueCapabilities(
+            brackets=self.config.supports_brackets, replace=True, quotes=True
+        )
+        self._net: dict[str, float] = {}
+        self._listener: EventListener | None = None
         self._quotes: dict[str, Quote] = {}
         self._pending: dict[str, list[_Pending]] = {}
         self._working: dict[str, dict[ClientOrderId, _Working]] = {}
@@ -100,8 +121,27 @@ class PaperVenue:
         self.stale_quotes = 0
 
     # ---------------------------------------------------------------------------------------------- inputs
-    def submit(self, cmd: SubmitOrder, now_ns: int) -> list[OrderEvent]:
-        arrival = now_ns + self.config.latency_ns
+    @property
+    def capabilities(self) -> VenueCapabilities:
+        return self._capabilities
+
+    def start(self) -> None:
+        """Nothing to connect: the paper venue lives in the caller's process."""
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+    def poll_events(self) -> list[OrderEvent]:
+        return []  # every event is returned by the call that caused it
+
+    def set_event_listener(self, listener: EventListener | None) -> None:
+        self._listener = listener  # never called: nothing arrives asynchronously
+
+    def _arrival(self, now_ns: int | None) -> int:
+        return (self.clock.now_ns() if now_ns is None else now_ns) + self.config.latency_ns
+
+    def submit(self, cmd: SubmitOrder, now_ns: int | None = None) -> list[OrderEvent]:
+        arrival = self._arrival(now_ns)
         reason = self._submit_problem(cmd)
         if reason:
             if cmd.client_order_id not in self._known:
@@ -110,10 +150,19 @@ class PaperVenue:
         self._known.add(cmd.client_order_id)
         return self._enqueue(cmd.symbol, arrival, cmd)
 
-    def cancel(self, cmd: CancelOrder, now_ns: int) -> list[OrderEvent]:
-        arrival = now_ns + self.config.latency_ns
+    def cancel(self, cmd: CancelOrder, now_ns: int | None = None) -> list[OrderEvent]:
+        arrival = self._arrival(now_ns)
         if cmd.symbol not in self._quotes:
             reason = f"unknown order {cmd.client_order_id} for {cmd.symbol}"
+            return [OrderCancelRejected(cmd.client_order_id, cmd.symbol, reason, arrival)]
+        return self._enqueue(cmd.symbol, arrival, cmd)
+
+    def replace(self, cmd: ReplaceOrder, now_ns: int | None = None) -> list[OrderEvent]:
+        """Amend a working order (applied on arrival, like a cancel); a replaced order that has become
+        marketable fills on arrival as a taker."""
+        arrival = self._arrival(now_ns)
+        if cmd.symbol not in self._quotes:
+            reason = f"replace rejected: unknown order {cmd.client_order_id} for {cmd.symbol}"
             return [OrderCancelRejected(cmd.client_order_id, cmd.symbol, reason, arrival)]
         return self._enqueue(cmd.symbol, arrival, cmd)
 
@@ -144,9 +193,17 @@ class PaperVenue:
         """True while ``symbol`` has orders in flight (latency) or resting: every quote matters then."""
         return bool(self._pending.get(symbol)) or bool(self._working.get(symbol))
 
-    def open_orders(self, symbol: str | None = None) -> list[SubmitOrder]:
+    def open_orders(self, symbol: str | None = None) -> list[VenueOrder]:
         books = [self._working.get(symbol, {})] if symbol else list(self._working.values())
-        return [w.cmd for book in books for w in book.values()]
+        return [
+            VenueOrder(w.cmd.client_order_id, w.cmd.symbol, w.cmd.side, w.cmd.qty, 0.0, w.cmd.type,
+                       w.cmd.limit_price, w.cmd.stop_price, w.venue_order_id, w.parent_id)
+            for book in books for w in book.values()
+        ]  # fmt: skip
+
+    def positions(self) -> dict[str, float]:
+        """Net position per symbol from this venue's own fills."""
+        return {s: q for s, q in self._net.items() if q != 0.0}
 
     # ------------------------------------------------------------------------------------------ internals
     def _submit_problem(self, cmd: SubmitOrder) -> str:
@@ -179,6 +236,8 @@ class PaperVenue:
             item = heapq.heappop(pending)
             if isinstance(item.command, SubmitOrder):
                 self._accept(item.command, item.arrival_ns, events)
+            elif isinstance(item.command, ReplaceOrder):
+                self._replace(item.command, item.arrival_ns, events)
             else:
                 self._cancel(item.command, item.arrival_ns, events)
 
@@ -206,6 +265,27 @@ class PaperVenue:
             return
         self._final[cmd.client_order_id] = "CANCELLED"
         events.append(OrderCancelled(cmd.client_order_id, cmd.symbol, ts, "cancelled by client"))
+
+    def _replace(self, cmd: ReplaceOrder, ts: int, events: list[OrderEvent]) -> None:
+        working = self._working.get(cmd.symbol, {}).get(cmd.client_order_id)
+        if working is None:
+            state = self._final.get(cmd.client_order_id, "unknown")
+            reason = f"replace rejected: order {cmd.client_order_id} is {state}"
+            events.append(OrderCancelRejected(cmd.client_order_id, cmd.symbol, reason, ts))
+            return
+        try:
+            new = cmd.applied_to(working.cmd)
+            if not self.instruments.get(cmd.symbol).is_valid_size(new.qty):
+                raise OrderError(f"qty {new.qty} is off the instrument's size grid")
+        except OrderError as exc:
+            events.append(
+                OrderCancelRejected(cmd.client_order_id, cmd.symbol, f"replace rejected: {exc}", ts)
+            )
+            return
+        working.cmd, working.fresh = new, working.parent_id is None
+        events.append(
+            OrderReplaced(cmd.client_order_id, cmd.symbol, ts, new.qty, new.limit_price, new.stop_price)
+        )
 
     def _match(self, symbol: str, quote: Quote, events: list[OrderEvent], fresh_only: bool) -> None:
         book = self._working.get(symbol)
@@ -264,6 +344,7 @@ class PaperVenue:
         cmd = w.cmd
         del self._working[cmd.symbol][cmd.client_order_id]
         self._final[cmd.client_order_id] = "FILLED"
+        self._net[cmd.symbol] = self._net.get(cmd.symbol, 0.0) + cmd.side.sign * cmd.qty
         events.append(
             OrderFilled(
                 cmd.client_order_id,
@@ -289,3 +370,12 @@ class PaperVenue:
                 self._known.add(child.client_order_id)
                 others = tuple(i for i in ids if i != child.client_order_id)
                 self._accept(child, ts, events, parent_id=cmd.client_order_id, siblings=others)
+
+
+def make_paper_venue(context: VenueContext) -> PaperVenue:
+    """The ``paper`` venue factory: ``context.options`` are ``PaperVenueConfig`` fields."""
+    try:
+        config = msgspec.convert(dict(context.options), PaperVenueConfig, strict=False)
+    except (msgspec.ValidationError, VenueError) as exc:
+        raise VenueError(f"bad paper venue options: {exc}") from exc
+    return PaperVenue(config, context.instruments, context.clock)
