@@ -57,6 +57,18 @@ class BracketEmulator:
     def armed(self) -> list[EmulatedBracket]:
         return list(self._armed.values())
 
+    def has_armed(self, symbol: str | None = None) -> bool:
+        """Is any bracket armed (on ``symbol``)? Cheap: the hot path asks it for every quote batch."""
+        if symbol is None:
+            return bool(self._armed)
+        return any(b.symbol == symbol for b in self._armed.values())
+
+    def get(self, parent_id: str) -> EmulatedBracket | None:
+        return self._armed.get(ClientOrderId(parent_id))
+
+    def __len__(self) -> int:
+        return len(self._armed)
+
     def on_quote(self, symbol: str, ts_ns: int, bid: float, ask: float) -> list[SubmitOrder]:
         orders: list[SubmitOrder] = []
         for parent_id, b in list(self._armed.items()):

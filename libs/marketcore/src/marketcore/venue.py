@@ -22,7 +22,6 @@ import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import msgspec
@@ -70,6 +69,17 @@ class VenueOrder(msgspec.Struct, frozen=True):
 
 
 EventListener = Callable[[], None]
+
+
+class StateStore(Protocol):
+    """Durable rows by (namespace, key), written in the execution journal's transactions: where a simulated
+    venue (the paper venue plays the broker) keeps its book so that it survives a restart."""
+
+    def put(self, ns: str, key: str, value: bytes) -> None: ...
+
+    def delete(self, ns: str, key: str) -> None: ...
+
+    def items(self, ns: str) -> list[tuple[str, bytes]]: ...
 
 
 @runtime_checkable
@@ -124,13 +134,13 @@ class Venue(Protocol):
 
 @dataclass(frozen=True)
 class VenueContext:
-    """What a venue factory gets: instruments, the clock, the venue's options (from configuration) and a
-    directory for its durable state ("" = keep nothing)."""
+    """What a venue factory gets: instruments, the clock, the venue's options (from configuration), a durable
+    ``store`` for a simulated venue's book (None: kept in memory) and the owner's name (for logs, sessions)."""
 
     instruments: InstrumentRegistry
     clock: Clock = field(default_factory=WallClock)
     options: Mapping[str, Any] = field(default_factory=dict)
-    state_dir: Path | None = None
+    store: StateStore | None = None
     name: str = ""
 
 
@@ -180,6 +190,7 @@ def _load(path: str) -> VenueFactory:
 __all__ = [
     "ENTRY_POINT_GROUP",
     "EventListener",
+    "StateStore",
     "Venue",
     "VenueCapabilities",
     "VenueContext",

@@ -14,7 +14,7 @@ from marketcore.orders.messages import (
     SubmitOrder,
     bracket_children,
 )
-from marketcore.orders.state import Order
+from marketcore.orders.state import Order, OrderStatus
 
 
 class TrackResult(msgspec.Struct, frozen=True):
@@ -91,6 +91,17 @@ class OrderTracker:
         for cid in closed:
             del self._maybe_open[cid]
         return [o for o in self._maybe_open.values() if symbol is None or o.command.symbol == symbol]
+
+    def orders(self) -> list[Order]:
+        """Every order tracked, open or final, in tracking order."""
+        return list(self._orders.values())
+
+    def count_by_status(self) -> dict[OrderStatus, int]:
+        """Orders per status, every status present (0 included)."""
+        counts = dict.fromkeys(OrderStatus, 0)
+        for o in self._orders.values():
+            counts[o.status] += 1
+        return counts
 
     def children_of(self, parent_id: str) -> list[Order]:
         return [o for o in self._orders.values() if o.parent_id == parent_id]

@@ -32,7 +32,6 @@ Rules
 from __future__ import annotations
 
 import heapq
-import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -64,7 +63,7 @@ from marketcore.orders.messages import (
 )
 from marketcore.paper.config import PaperVenueConfig
 from marketcore.paper.pricing import fee, taker_price
-from marketcore.venue import EventListener, VenueCapabilities, VenueContext, VenueOrder
+from marketcore.venue import EventListener, StateStore, VenueCapabilities, VenueContext, VenueOrder
 
 
 @dataclass(frozen=True)
@@ -84,6 +83,27 @@ class _Working:
     active_after_ts: int = -1  # bracket children: only quotes strictly after this time
 
 
+class _WorkingRec(msgspec.Struct, frozen=True):
+    cmd: SubmitOrder
+    venue_order_id: VenueOrderId
+    parent_id: ClientOrderId | None
+    siblings: tuple[ClientOrderId, ...]
+    fresh: bool
+    active_after_ts: int
+
+
+class _PendingRec(msgspec.Struct, frozen=True):
+    arrival_ns: int
+    seq: int
+    command: Command
+
+
+_enc = msgspec.msgpack.Encoder()
+_NS_WORKING, _NS_PENDING, _NS_IDS, _NS_NET, _NS_META = (
+    "paper.working", "paper.pending", "paper.ids", "paper.net", "paper.meta"
+)  # fmt: skip
+
+
 @dataclass(order=True)
 class _Pending:
     arrival_ns: int
@@ -101,6 +121,7 @@ class PaperVenue:
         config: PaperVenueConfig | None = None,
         instruments: InstrumentRegistry | None = None,
         clock: Clock | None = None,
+        store: StateStore | None = None,
     ):
         self.config = config or PaperVenueConfig()
         self.instruments = instruments or InstrumentRegistry.default()
@@ -115,8 +136,9 @@ class PaperVenue:
         self._working: dict[str, dict[ClientOrderId, _Working]] = {}
         self._final: dict[ClientOrderId, str] = {}  # terminal state by id (for cancel rejects)
         self._known: set[ClientOrderId] = set()
-        self._seq = itertools.count(1)
-        self._fill_seq = itertools.count(1)
+        self._seq = 0
+        self._fill_seq = 0
+        self.store = store
         self.bad_quotes = 0
         self.stale_quotes = 0
 
@@ -145,9 +167,9 @@ class PaperVenue:
         reason = self._submit_problem(cmd)
         if reason:
             if cmd.client_order_id not in self._known:
-                self._final[cmd.client_order_id] = "REJECTED"
+                self._set_final(cmd.client_order_id, "REJECTED")
             return [OrderRejected(cmd.client_order_id, cmd.symbol, reason, arrival)]
-        self._known.add(cmd.client_order_id)
+        self._add_known(cmd.client_order_id)
         return self._enqueue(cmd.symbol, arrival, cmd)
 
     def cancel(self, cmd: CancelOrder, now_ns: int | None = None) -> list[OrderEvent]:
@@ -194,12 +216,21 @@ class PaperVenue:
         return bool(self._pending.get(symbol)) or bool(self._working.get(symbol))
 
     def open_orders(self, symbol: str | None = None) -> list[VenueOrder]:
+        """Working orders, then new orders still in flight (latency: no venue order id yet)."""
         books = [self._working.get(symbol, {})] if symbol else list(self._working.values())
-        return [
+        out = [
             VenueOrder(w.cmd.client_order_id, w.cmd.symbol, w.cmd.side, w.cmd.qty, 0.0, w.cmd.type,
                        w.cmd.limit_price, w.cmd.stop_price, w.venue_order_id, w.parent_id)
             for book in books for w in book.values()
         ]  # fmt: skip
+        queues = [self._pending.get(symbol, [])] if symbol else list(self._pending.values())
+        for queue in queues:
+            for item in sorted(queue):
+                c = item.command
+                if isinstance(c, SubmitOrder):
+                    out.append(VenueOrder(c.client_order_id, c.symbol, c.side, c.qty, 0.0, c.type,
+                                          c.limit_price, c.stop_price))  # fmt: skip
+        return out
 
     def positions(self) -> dict[str, float]:
         """Net position per symbol from this venue's own fills."""
@@ -222,7 +253,10 @@ class PaperVenue:
         return ""
 
     def _enqueue(self, symbol: str, arrival: int, cmd: Command) -> list[OrderEvent]:
-        heapq.heappush(self._pending.setdefault(symbol, []), _Pending(arrival, next(self._seq), cmd))
+        item = _Pending(arrival, self._next_seq(), cmd)
+        heapq.heappush(self._pending.setdefault(symbol, []), item)
+        if self.store is not None:
+            self.store.put(_NS_PENDING, f"{item.seq:020d}", _enc.encode(_PendingRec(arrival, item.seq, cmd)))
         quote = self._quotes[symbol]
         events: list[OrderEvent] = []
         if quote.ts_ns >= arrival:
@@ -234,6 +268,8 @@ class PaperVenue:
         pending = self._pending.get(symbol)
         while pending and pending[0].arrival_ns <= upto_ns:
             item = heapq.heappop(pending)
+            if self.store is not None:
+                self.store.delete(_NS_PENDING, f"{item.seq:020d}")
             if isinstance(item.command, SubmitOrder):
                 self._accept(item.command, item.arrival_ns, events)
             elif isinstance(item.command, ReplaceOrder):
@@ -249,11 +285,12 @@ class PaperVenue:
         parent_id: ClientOrderId | None = None,
         siblings: tuple[ClientOrderId, ...] = (),
     ) -> None:
-        venue_id = VenueOrderId(f"{self.config.venue_id}-{next(self._seq)}")
+        venue_id = VenueOrderId(f"{self.config.venue_id}-{self._next_seq()}")
         working = _Working(cmd, venue_id, parent_id, siblings, fresh=parent_id is None)
         if parent_id is not None:
             working.active_after_ts = ts
         self._working.setdefault(cmd.symbol, {})[cmd.client_order_id] = working
+        self._save_working(working)
         events.append(OrderAccepted(cmd.client_order_id, venue_id, cmd.symbol, ts, parent_id))
 
     def _cancel(self, cmd: CancelOrder, ts: int, events: list[OrderEvent]) -> None:
@@ -263,7 +300,7 @@ class PaperVenue:
             reason = f"order {cmd.client_order_id} is {state}" if state != "unknown" else "unknown order"
             events.append(OrderCancelRejected(cmd.client_order_id, cmd.symbol, reason, ts))
             return
-        self._final[cmd.client_order_id] = "CANCELLED"
+        self._set_final(cmd.client_order_id, "CANCELLED", cmd.symbol)
         events.append(OrderCancelled(cmd.client_order_id, cmd.symbol, ts, "cancelled by client"))
 
     def _replace(self, cmd: ReplaceOrder, ts: int, events: list[OrderEvent]) -> None:
@@ -283,9 +320,65 @@ class PaperVenue:
             )
             return
         working.cmd, working.fresh = new, working.parent_id is None
+        self._save_working(working)
         events.append(
             OrderReplaced(cmd.client_order_id, cmd.symbol, ts, new.qty, new.limit_price, new.stop_price)
         )
+
+    # ------------------------------------------------------------------------------------- durable state
+    def _next_seq(self) -> int:
+        self._seq += 1
+        if self.store is not None:
+            self.store.put(_NS_META, "seq", _enc.encode(self._seq))
+        return self._seq
+
+    def _add_known(self, cid: ClientOrderId) -> None:
+        self._known.add(cid)
+        if self.store is not None:
+            self.store.put(_NS_IDS, cid, b"KNOWN")
+
+    def _set_final(self, cid: ClientOrderId, state: str, symbol: str = "") -> None:
+        self._final[cid] = state
+        if self.store is not None:
+            self.store.put(_NS_IDS, cid, state.encode())
+            if symbol:
+                self.store.delete(_NS_WORKING, cid)
+
+    def _save_working(self, w: _Working) -> None:
+        if self.store is not None:
+            rec = _WorkingRec(w.cmd, w.venue_order_id, w.parent_id, w.siblings, w.fresh, w.active_after_ts)
+            self.store.put(_NS_WORKING, w.cmd.client_order_id, _enc.encode(rec))
+
+    def restore(self) -> int:
+        """Reload the book (working and in-flight orders, ids seen, positions, counters) from ``store``;
+        returns the number of working plus in-flight orders."""
+        if self.store is None:
+            return 0
+        dec = msgspec.msgpack.Decoder
+        for cid, state in self.store.items(_NS_IDS):
+            if state == b"KNOWN":
+                self._known.add(ClientOrderId(cid))
+            else:
+                self._known.add(ClientOrderId(cid))
+                self._final[ClientOrderId(cid)] = state.decode()
+        n = 0
+        for _, blob in self.store.items(_NS_WORKING):
+            r = dec(_WorkingRec).decode(blob)
+            w = _Working(r.cmd, r.venue_order_id, r.parent_id, tuple(r.siblings), r.fresh, r.active_after_ts)
+            self._working.setdefault(r.cmd.symbol, {})[r.cmd.client_order_id] = w
+            n += 1
+        for _, blob in self.store.items(_NS_PENDING):
+            pr = dec(_PendingRec).decode(blob)
+            heapq.heappush(
+                self._pending.setdefault(pr.command.symbol, []), _Pending(pr.arrival_ns, pr.seq, pr.command)
+            )
+            n += 1
+        for sym, blob in self.store.items(_NS_NET):
+            self._net[sym] = dec(float).decode(blob)
+        meta = dict(self.store.items(_NS_META))
+        self._seq = dec(int).decode(meta["seq"]) if "seq" in meta else 0
+        self._fill_seq = dec(int).decode(meta["fill_seq"]) if "fill_seq" in meta else 0
+        return n
 
     def _match(self, symbol: str, quote: Quote, events: list[OrderEvent], fresh_only: bool) -> None:
         book = self._working.get(symbol)
@@ -301,12 +394,14 @@ class PaperVenue:
             ):
                 continue
             was_fresh, working.fresh = working.fresh, False
+            if was_fresh:
+                self._save_working(working)
             priced = self._fill_price(working.cmd, quote, inst, was_fresh)
             if priced is not None:
                 self._fill(working, priced[0], priced[1], quote.ts_ns, inst, events)
             elif was_fresh and working.cmd.time_in_force is TimeInForce.IOC:
                 del book[cid]
-                self._final[cid] = "EXPIRED"
+                self._set_final(cid, "EXPIRED", symbol)
                 events.append(OrderExpired(cid, symbol, quote.ts_ns))
 
     def _fill_price(
@@ -343,13 +438,17 @@ class PaperVenue:
     ) -> None:
         cmd = w.cmd
         del self._working[cmd.symbol][cmd.client_order_id]
-        self._final[cmd.client_order_id] = "FILLED"
+        self._set_final(cmd.client_order_id, "FILLED", cmd.symbol)
         self._net[cmd.symbol] = self._net.get(cmd.symbol, 0.0) + cmd.side.sign * cmd.qty
+        self._fill_seq += 1
+        if self.store is not None:
+            self.store.put(_NS_NET, cmd.symbol, _enc.encode(self._net[cmd.symbol]))
+            self.store.put(_NS_META, "fill_seq", _enc.encode(self._fill_seq))
         events.append(
             OrderFilled(
                 cmd.client_order_id,
                 w.venue_order_id,
-                f"{self.config.venue_id}-F{next(self._fill_seq)}",
+                f"{self.config.venue_id}-F{self._fill_seq}",
                 cmd.symbol,
                 cmd.side,
                 price,
@@ -361,13 +460,13 @@ class PaperVenue:
         )
         for sibling in w.siblings:  # OCO
             if self._working[cmd.symbol].pop(sibling, None) is not None:
-                self._final[sibling] = "CANCELLED"
+                self._set_final(sibling, "CANCELLED", cmd.symbol)
                 events.append(OrderCancelled(sibling, cmd.symbol, ts, "oco"))
         if cmd.has_bracket and w.parent_id is None:
             children = bracket_children(cmd, cmd.qty)
             ids = tuple(c.client_order_id for c in children)
             for child in children:
-                self._known.add(child.client_order_id)
+                self._add_known(child.client_order_id)
                 others = tuple(i for i in ids if i != child.client_order_id)
                 self._accept(child, ts, events, parent_id=cmd.client_order_id, siblings=others)
 
@@ -378,4 +477,6 @@ def make_paper_venue(context: VenueContext) -> PaperVenue:
         config = msgspec.convert(dict(context.options), PaperVenueConfig, strict=False)
     except (msgspec.ValidationError, VenueError) as exc:
         raise VenueError(f"bad paper venue options: {exc}") from exc
-    return PaperVenue(config, context.instruments, context.clock)
+    venue = PaperVenue(config, context.instruments, context.clock, context.store)
+    venue.restore()  # its book as journaled (nothing without a store)
+    return venue
