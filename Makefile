@@ -53,7 +53,7 @@ base-image:  ## rebuild the local Debian base image
 	deploy/docker/build-base.sh --force
 
 lint-docker: sync
-	$(UV) run hadolint services/*/Dockerfile deploy/docker/nameserver/Dockerfile
+	$(UV) run hadolint Dockerfile
 
 clean:
 	rm -rf .pytest_cache .ruff_cache .mypy_cache .bench

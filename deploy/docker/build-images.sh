@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Build the role images from services/<role>/Dockerfile (context: repository root).
+# Build the role images: the final stages of the one Dockerfile (`--target <role>`, context: repository root).
 #
 # usage: deploy/docker/build-images.sh [--offline|--online] [ROLE...]
 #   --offline (default here): base tradehive/base-local:bookworm (built if missing)
 #              + host-built wheelhouse, `pip install --no-index` inside the build
 #   --online:  BASE_IMAGE=python:3.12-slim from a registry, packages from the index
 #   ROLE...:   a subset of: nameserver feeder router brain trader (default: all
-#              whose service code exists; the name server needs only libs/)
+#              whose services/<role> package exists)
 # env: TRADEHIVE_IMAGE_PREFIX (default tradehive), TRADEHIVE_TAG (default latest),
 #      TRADEHIVE_BASE_IMAGE (offline base tag)
 # Images are tagged ${TRADEHIVE_IMAGE_PREFIX}/<role>:${TRADEHIVE_TAG}, the names
@@ -27,7 +27,7 @@ for arg in "$@"; do
 done
 if ((${#roles[@]} == 0)); then
     for role in "${TRADEHIVE_ROLES[@]}"; do
-        if [[ $role == nameserver || -f "$TRADEHIVE_ROOT/services/$role/pyproject.toml" ]]; then
+        if [[ -f "$TRADEHIVE_ROOT/services/$role/pyproject.toml" ]]; then
             roles+=("$role")
         else
             log "skipping $role: services/$role has no code yet"
@@ -37,7 +37,6 @@ fi
 
 prefix="${TRADEHIVE_IMAGE_PREFIX:-tradehive}"
 tag="${TRADEHIVE_TAG:-latest}"
-python3 "$TRADEHIVE_ROOT/deploy/docker/render-dockerfiles.py" --check
 "$TRADEHIVE_ROOT/deploy/docker/export-requirements.sh" --check
 
 args=()
@@ -57,6 +56,6 @@ for role in "${roles[@]}"; do
     start=$SECONDS
     # The legacy builder, like testcontainers and the compose tests use: no BuildKit features.
     DOCKER_BUILDKIT=0 docker build --quiet "${args[@]}" \
-        -f "$(dockerfile_of "$role")" -t "$image" "$TRADEHIVE_ROOT" >/dev/null
+        -f "$TRADEHIVE_DOCKERFILE" --target "$role" -t "$image" "$TRADEHIVE_ROOT" >/dev/null
     log "built $image in $((SECONDS - start)) s"
 done

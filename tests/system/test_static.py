@@ -4,25 +4,79 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 
 import pytest
 import yaml
 
 from .conftest import COMPOSE_FILE, DOCKER_DIR, REPLAY_FILE, ROOT, TEST_OVERRIDE, compose_binary, run
 
-
-def dockerfiles() -> list:
-    files = [DOCKER_DIR / "nameserver" / "Dockerfile", *sorted(ROOT.glob("services/*/Dockerfile"))]
-    assert files[0].is_file()
-    return files
+DOCKERFILE = ROOT / "Dockerfile"
 
 
-def test_rendered_dockerfiles_match_the_template() -> None:
-    proc = run(
-        [sys.executable, str(DOCKER_DIR / "render-dockerfiles.py"), "--check"], timeout=30, check=False
-    )
-    assert proc.returncode == 0, proc.stderr
+def stages() -> dict[str, str]:
+    """Stage name -> its text (from its FROM line to the next), in file order."""
+    found: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in DOCKERFILE.read_text().splitlines():
+        if line.startswith("FROM "):
+            name = line.split(" AS ")[-1].strip() if " AS " in line else f"#{len(found)}"
+            current = found.setdefault(name, [])
+        if current is not None:
+            current.append(line)
+    return {name: "\n".join(lines) for name, lines in found.items()}
+
+
+def role_packages() -> list[str]:
+    return sorted(p.parent.name for p in ROOT.glob("services/*/pyproject.toml"))
+
+
+def test_one_dockerfile_with_a_final_stage_per_role() -> None:
+    assert not list(ROOT.glob("services/*/Dockerfile")), "roles are stages of the one Dockerfile"
+    found = stages()
+    roles = role_packages()
+    assert "nameserver" in roles and "router" in roles
+    for role in roles:
+        assert role in found, f"no final stage {role!r} for services/{role}"
+        assert f"build-{role}" in found, f"no build stage for services/{role}"
+        assert f"COPY services/{role} " in found[f"build-{role}"], role
+        stage = found[role]
+        assert f"COPY --from=build-{role} " in stage, role
+        assert 'ENTRYPOINT ["python", "-m", ' in stage, role  # exec form: PID 1 is python, SIGTERM reaches it
+        assert "USER" not in stage or "USER 10001:10001" in stage, role
+    # A role's package is copied only into its own build stage: a change to one role rebuilds one image.
+    for name, text in found.items():
+        for role in roles:
+            if name != f"build-{role}":
+                assert f"COPY services/{role} " not in text, (name, role)
+
+
+def test_dockerfile_follows_the_container_rules() -> None:
+    text = DOCKERFILE.read_text()
+    assert "# syntax=" not in text and "--mount" not in text  # legacy builder, no frontend pull
+    assert text.count("ARG BASE_IMAGE=python:3.12-slim") == 1
+    found = stages()
+    assert "USER 10001:10001" in found["runtime"] and "HEALTHCHECK" in found["agent"]
+    for role in role_packages():
+        # every role stage runs as the unprivileged user and has a health check (its own or the agent's)
+        chain, name = [], role
+        while name in found:
+            chain.append(found[name])
+            parent = found[name].splitlines()[0].split()[1]
+            name = parent
+        joined = "\n".join(chain)
+        assert "USER 10001:10001" in joined and "HEALTHCHECK" in joined, role
+    assert "PYRO_" not in text.replace("AGENTCORE_PYRO_", "")
+
+
+def test_compose_builds_every_role_from_its_stage() -> None:
+    services = compose_config(COMPOSE_FILE)["services"]
+    found = stages()
+    built = {name: svc["build"] for name, svc in services.items() if "build" in svc}
+    assert {"nameserver", "feeder", "router", "brain-regime", "trader"} <= set(built)
+    for name, build in built.items():
+        assert build.get("dockerfile", "Dockerfile") == "Dockerfile", name
+        assert build["target"] in found, (name, build["target"])
+        assert services[name]["image"].rsplit("/", 1)[-1].split(":")[0] == build["target"], name
 
 
 def test_requirements_match_the_lock() -> None:
@@ -34,21 +88,12 @@ def test_requirements_match_the_lock() -> None:
 
 def test_hadolint_is_clean() -> None:
     hadolint = shutil.which("hadolint") or str(ROOT / ".venv" / "bin" / "hadolint")
-    files = [str(f) for f in dockerfiles()]
     proc = run(
-        [hadolint, "--config", str(ROOT / ".hadolint.yaml"), "--no-color", *files], timeout=60, check=False
+        [hadolint, "--config", str(ROOT / ".hadolint.yaml"), "--no-color", str(DOCKERFILE)],
+        timeout=60,
+        check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-
-
-def test_dockerfiles_follow_the_container_rules() -> None:
-    for path in dockerfiles():
-        text = path.read_text()
-        assert "# syntax=" not in text and "--mount" not in text, path  # legacy builder, no frontend pull
-        assert "ARG BASE_IMAGE=python:3.12-slim" in text, path
-        assert "USER 10001:10001" in text and "HEALTHCHECK" in text, path
-        assert 'ENTRYPOINT ["' in text, path  # exec form: PID 1 is python, SIGTERM reaches it
-        assert "PYRO_" not in text.replace("AGENTCORE_PYRO_", ""), path
 
 
 def compose_config(*files) -> dict:
@@ -103,3 +148,34 @@ def test_test_override_publishes_ephemeral_ports_only() -> None:
 def test_compose_files_are_plain_yaml() -> None:
     for path in (COMPOSE_FILE, REPLAY_FILE):
         assert isinstance(yaml.safe_load(path.read_text()), dict)
+
+
+def test_debian_mirror_is_read_by_apt_from_both_source_formats(tmp_path) -> None:
+    """build-base.sh's mirror comes from `apt-get indextargets`: one-line and deb822 sources, exact suite only."""
+    if shutil.which("apt-get") is None:
+        pytest.skip(
+            "apt-get is not installed (not a Debian-family host): build-base.sh cannot run here either"
+        )
+    parts = tmp_path / "sources.list.d"
+    parts.mkdir()
+    (tmp_path / "sources.list").write_text(
+        "# a comment\ndeb [arch=amd64 signed-by=/k.gpg] http://one-line.example/debian/ trixie main # note\n"
+    )
+    (parts / "debian.sources").write_text(
+        "Types: deb-src\nURIs: http://src-only.example/debian\nSuites: bookworm\nComponents: main\n\n"
+        "Types: deb\nURIs: http://disabled.example/debian\nSuites: bookworm\nComponents: main\nEnabled: no\n\n"
+        "Types: deb deb-src\nURIs: http://deb822.example/debian\nSuites: bookworm bookworm-updates\n"
+        "Components: main\n\n"
+        "Types: deb\nURIs: http://security.example/debian-security\nSuites: bookworm-security\n"
+        "Components: main\n"
+    )
+
+    def mirror(suite: str) -> subprocess.CompletedProcess[str]:
+        script = f'source "{DOCKER_DIR}/lib.sh" && debian_mirror {suite}'
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "TRADEHIVE_APT_ETC": str(tmp_path)}
+        return subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=30, env=env)
+
+    assert mirror("bookworm").stdout.strip() == "http://deb822.example/debian"
+    assert mirror("trixie").stdout.strip() == "http://one-line.example/debian"
+    assert mirror("bookworm-security").stdout.strip() == "http://security.example/debian-security"
+    assert mirror("sid").returncode == 1 and not mirror("sid").stdout.strip()

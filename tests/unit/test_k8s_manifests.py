@@ -180,14 +180,18 @@ def quantity(text: str | int) -> float:
 
 
 def role_class(image: str) -> Any:
-    """The agent class the image runs, read from the role's Dockerfile ENTRYPOINT."""
+    """The agent class the image runs, read from the ENTRYPOINT of the role's stage in the one Dockerfile."""
     role = image.split("/")[-1].split(":")[0]
-    dockerfile = ROOT / "services" / role / "Dockerfile"
-    assert dockerfile.is_file(), f"no Dockerfile for image {image}"
-    entry = [line for line in dockerfile.read_text().splitlines() if line.startswith("ENTRYPOINT")]
-    assert entry, dockerfile
-    argv = json.loads(entry[-1].removeprefix("ENTRYPOINT").strip())
-    return import_object(argv[-1])
+    stage: list[str] = []
+    for line in (ROOT / "Dockerfile").read_text().splitlines():
+        if line.startswith("FROM "):
+            stage = [line]
+        elif stage:
+            stage.append(line)
+        if stage and stage[0].endswith(f" AS {role}") and line.startswith("ENTRYPOINT"):
+            argv = json.loads(line.removeprefix("ENTRYPOINT").strip())
+            return import_object(argv[-1])
+    raise AssertionError(f"no stage {role!r} with an ENTRYPOINT in the Dockerfile for image {image}")
 
 
 # ---------------------------------------------------------------- schema validation
