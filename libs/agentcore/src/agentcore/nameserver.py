@@ -12,7 +12,7 @@ from typing import Any
 import Pyro5
 import Pyro5.nameserver
 
-from agentcore import naming
+from agentcore import logs, naming
 from agentcore.errors import NameServerError
 from agentcore.forked import can_fork, fork_call
 
@@ -22,6 +22,8 @@ def serve(host: str = "127.0.0.1", port: int = 9090, advertise: str = "", storag
     """Run a name server in this process until interrupted (what ``agentcore nameserver`` does).
 
     SIGTERM stops it like Ctrl-C: as PID 1 in a container a signal without a handler would be ignored.
+    Pyro5's ``start_ns_loop`` prints its banner to stdout; this is the same loop (``start_ns`` +
+    ``requestLoop``) with the banner as structured log records, so every line is JSON off a TTY.
     """
     signal.signal(signal.SIGTERM, _interrupt)
     naming.configure_pyro(comm_timeout)
@@ -33,10 +35,25 @@ def serve(host: str = "127.0.0.1", port: int = 9090, advertise: str = "", storag
     cfg.SERVERTYPE = "multiplex"
     cfg.NS_AUTOCLEAN = 0.0
     nathost = advertise or (None if host not in ("0.0.0.0", "") else _own_address())
-    Pyro5.nameserver.start_ns_loop(
+    uri, daemon, bcserver = Pyro5.nameserver.start_ns(
         host=host, port=port, enableBroadcast=False, nathost=nathost, natport=port if nathost else None,
         storage=storage,
     )  # fmt: skip
+    assert bcserver is None  # broadcast is always off
+    log = logs.get("agentcore.nameserver")
+    log.info(
+        "nameserver started",
+        uri=str(uri),
+        internal_uri=str(daemon.uriFor(daemon.nameserver, nat=False)),
+        bind=daemon.locationStr,
+        storage=storage or "memory",
+        registrations=daemon.nameserver.count() - 1,  # its own entry not counted
+    )
+    try:
+        daemon.requestLoop()
+    finally:
+        daemon.close()
+        log.info("nameserver stopped", uri=str(uri))
 
 
 def _own_address() -> str:
