@@ -2,6 +2,11 @@
 
 The loop increments plain ints (no locks, no label lookups per message); a collector turns them into
 ``agentcore_*`` families when ``/metrics`` is scraped. Latency histograms use microsecond-range buckets.
+Kept hand-written for a measured reason: a message costs 3-4 counter updates plus a histogram observation, and
+on this machine (2 cores, loaded; median of 7 x 200k calls, each including a ~0.1 us function call) a plain
+``stats.received += 1`` took 0.17 us, a pre-bound ``Counter.labels(...)`` child's ``inc()`` 1.65 us (a lock per
+call) and ``Counter.labels(...).inc()`` 5.7 us: 10-35x more per update, on a loop that does ~10 us per message.
+Exposition is prometheus-client's own (``CounterMetricFamily`` & co. at scrape time, its HTTP handler).
 Agents add their own metrics to ``AgentMetrics.registry`` with :meth:`AgentMetrics.counter` and friends.
 """
 
