@@ -1,8 +1,9 @@
 """Grafana dashboards as code: ``uv run python deploy/grafana/build_dashboards.py`` writes dashboards/*.json.
 
-Plain dicts in Grafana's dashboard JSON model (schemaVersion 39, Grafana 10/11); no SDK needed. Every panel
-queries the provisioned datasource by its fixed uid. :func:`expressions` lists every PromQL expression with
-the template variables replaced, for ``promtool check rules`` and the live test against a real Prometheus.
+Built with grafana-foundation-sdk (a dev dependency: Grafana's own typed builders for its dashboard model),
+which also lays panels out on the 24-column grid (left to right, then down). Every panel queries the
+provisioned datasource by its fixed uid. :func:`expressions` lists every PromQL expression with the template
+variables replaced, for ``promtool check rules`` and the live test against a real Prometheus.
 """
 
 from __future__ import annotations
@@ -12,7 +13,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-DATASOURCE = {"type": "prometheus", "uid": "tradehive-prometheus"}
+from grafana_foundation_sdk.builders import common as cb
+from grafana_foundation_sdk.builders import dashboard as db
+from grafana_foundation_sdk.builders import prometheus, stat, timeseries
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.models import common as cm
+from grafana_foundation_sdk.models import dashboard as dm
+
+DATASOURCE = dm.DataSourceRef(type_val="prometheus", uid="tradehive-prometheus")
 OUT = Path(__file__).resolve().parent / "dashboards"
 A = 'agent=~"$agent"'
 S = 'symbol=~"$symbol"'
@@ -21,8 +29,8 @@ RI = "$__rate_interval"
 SUBSTITUTIONS = {"$__rate_interval": "1m", "$agent": ".*", "$symbol": ".*"}
 
 
-def q(expr: str, legend: str = "") -> dict[str, Any]:
-    return {"expr": expr, "legendFormat": legend or "__auto", "datasource": DATASOURCE}
+def q(expr: str, legend: str = "") -> prometheus.Dataquery:
+    return prometheus.Dataquery().expr(expr).legend_format(legend or "__auto").datasource(DATASOURCE)
 
 
 def quantile(qv: float, selector: str, by: str = "") -> str:
@@ -33,50 +41,51 @@ def hop_bucket(hop: str) -> str:
     return f'tradehive_hop_latency_seconds_bucket{{hop="{hop}"}}'
 
 
+def variable(name: str, metric: str, label: str) -> db.QueryVariable:
+    return (
+        db.QueryVariable(name).label(name).datasource(DATASOURCE)
+        .query({"query": f"label_values({metric}, {label})", "refId": f"{name}-values"})
+        .refresh(dm.VariableRefresh.ON_TIME_RANGE_CHANGED).sort(dm.VariableSort.ALPHABETICAL_ASC)
+        .include_all(True).multi(True).all_value(".*")
+        .current(dm.VariableOption(selected=True, text="All", value="$__all"))
+    )  # fmt: skip
+
+
 class Board:
-    """Lays panels out on Grafana's 24-column grid, left to right, then down."""
+    """One dashboard: the SDK's builder with this platform's defaults (variables, refresh, UTC, read-only)."""
 
     def __init__(self, uid: str, title: str, tags: list[str]) -> None:
-        self.uid, self.title, self.tags = uid, title, tags
-        self.panels: list[dict[str, Any]] = []
-        self._x = self._y = self._row_h = 0
+        self.uid = uid
+        self.builder = (
+            db.Dashboard(title).uid(uid).tags(["tradehive", *tags]).timezone("utc").readonly().refresh("5s")
+            .time("now-15m", "now").version(1)
+            .with_variable(variable("agent", "agentcore_up", "agent"))
+            .with_variable(variable("symbol", "tradehive_router_ticks_in_total", "symbol"))
+        )  # fmt: skip
+        self._panels = 0
 
-    def panel(self, title: str, targets: list[dict[str, Any]], kind: str = "timeseries", unit: str = "short",
+    def panel(self, title: str, targets: list[prometheus.Dataquery], kind: str = "timeseries", unit: str = "short",
               w: int = 12, h: int = 8, description: str = "") -> None:  # fmt: skip
-        if self._x + w > 24:
-            self._x, self._y, self._row_h = 0, self._y + self._row_h, 0
-        refs = [{**t, "refId": chr(ord("A") + i)} for i, t in enumerate(targets)]
+        self._panels += 1
+        builder: timeseries.Panel | stat.Panel
         if kind == "stat":
-            refs = [{**t, "instant": True} for t in refs]
-        self.panels.append({
-            "id": len(self.panels) + 1, "type": kind, "title": title, "description": description,
-            "datasource": DATASOURCE, "targets": refs,
-            "gridPos": {"x": self._x, "y": self._y, "w": w, "h": h},
-            "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
-            "options": {"legend": {"displayMode": "table", "placement": "bottom", "calcs": ["lastNotNull", "max"]}}
-            if kind == "timeseries" else {"reduceOptions": {"calcs": ["lastNotNull"]}},
-        })  # fmt: skip
-        self._x += w
-        self._row_h = max(self._row_h, h)
+            builder = stat.Panel().reduce_options(cb.ReduceDataOptions().calcs(["lastNotNull"]))
+            targets = [t.instant() for t in targets]
+        else:
+            legend = cb.VizLegendOptions().display_mode(cm.LegendDisplayMode.TABLE)
+            legend = (
+                legend.placement(cm.LegendPlacement.BOTTOM).calcs(["lastNotNull", "max"]).show_legend(True)
+            )
+            builder = timeseries.Panel().legend(legend)
+        builder = builder.id(self._panels).title(title).description(description).datasource(DATASOURCE)
+        builder = builder.unit(unit).span(w).height(h)
+        for i, target in enumerate(targets):
+            builder = builder.with_target(target.ref_id(chr(ord("A") + i)))
+        self.builder.with_panel(builder)
 
     def json(self) -> dict[str, Any]:
-        return {
-            "uid": self.uid, "title": self.title, "tags": ["tradehive", *self.tags], "timezone": "utc",
-            "schemaVersion": 39, "version": 1, "editable": False, "refresh": "5s",
-            "time": {"from": "now-15m", "to": "now"}, "panels": self.panels,
-            "templating": {"list": [variable("agent", "agentcore_up", "agent"),
-                                    variable("symbol", "tradehive_router_ticks_in_total", "symbol")]},
-            "annotations": {"list": []},
-        }  # fmt: skip
-
-
-def variable(name: str, metric: str, label: str) -> dict[str, Any]:
-    return {
-        "name": name, "label": name, "type": "query", "datasource": DATASOURCE,
-        "query": {"query": f"label_values({metric}, {label})", "refId": f"{name}-values"},
-        "definition": f"label_values({metric}, {label})", "refresh": 2, "includeAll": True, "multi": True,
-        "allValue": ".*", "current": {"selected": True, "text": "All", "value": "$__all"}, "sort": 1,
-    }  # fmt: skip
+        board: dict[str, Any] = json.loads(json.dumps(self.builder.build(), cls=JSONEncoder))
+        return board
 
 
 def overview() -> Board:
