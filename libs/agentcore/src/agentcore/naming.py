@@ -39,7 +39,7 @@ def _register_errors() -> None:
         if isinstance(cls, type) and issubclass(cls, errors.AgentcoreError):
 
             def rebuild(classname: str, data: dict[str, Any], cls: type = cls) -> Exception:
-                exc = Exception.__new__(cls)
+                exc: Exception = Exception.__new__(cls)
                 Exception.__init__(exc, *data.get("args", ()))
                 for key, value in (data.get("attributes") or {}).items():
                     setattr(exc, key, value)
