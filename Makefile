@@ -4,7 +4,7 @@ DATA ?=
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: help sync run demo test test-unit test-integration test-system bench lint lint-docker images images-online base-image clean
+.PHONY: help sync run demo test fuzz test-unit test-integration test-system bench lint lint-docker images images-online base-image clean
 
 help:
 	@echo "make run [DATA=DIR]  the platform as local processes (simulator, or replay of DATA)"
@@ -12,6 +12,7 @@ help:
 	@echo "make bench           benchmarks (numbers printed, nothing asserted)"
 	@echo "make demo            agentcore demo topology (every messaging pattern)"
 	@echo "make lint            ruff + mypy"
+	@echo "make fuzz            >= 1M mutated inputs per decoder (FUZZ_CASES=N, FUZZ_ONLY=wire,orders)"
 	@echo "make images          container images per role without a registry (local base + wheelhouse)"
 
 sync:
@@ -35,6 +36,10 @@ test-integration: sync
 
 test-system: sync
 	$(UV) run pytest tests/system $(PYTEST_ARGS)
+
+fuzz: sync  ## every decoder fed FUZZ_CASES (default 1M) mutated inputs; report in .bench/fuzz.json
+	@mkdir -p .bench
+	$(UV) run python tests/fuzz/fuzz_run.py --out .bench/fuzz.json
 
 bench: sync
 	$(UV) run python bench/run_all.py

@@ -53,7 +53,7 @@ def load_topology(path: str | Path) -> Topology:
     p = Path(path)
     try:
         text = p.read_text()
-    except OSError as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read topology {p}: {exc}") from exc
     try:
         data = tomllib.loads(text) if p.suffix == ".toml" else yaml.safe_load(text)

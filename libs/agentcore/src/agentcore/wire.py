@@ -251,7 +251,10 @@ def decode(frames: list[zmq.Frame] | list[bytes] | list[Any]) -> Message:
     b_header = _as_bytes(f_header)
     try:
         h = _decode_header(b_header)
-    except msgspec.DecodeError:  # not the usual shape: the slow path says exactly what is wrong, or coerces
+    except (
+        msgspec.DecodeError,
+        UnicodeDecodeError,
+    ):  # not the usual shape (msgspec raises the latter on bad UTF-8): the slow path says exactly what is wrong, or coerces
         h = _checked_header(b_header)
     if h.v != WIRE_VERSION:
         raise WireError("version", f"wire version {h.v!r}, this side speaks {WIRE_VERSION}")

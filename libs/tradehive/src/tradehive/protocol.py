@@ -166,7 +166,7 @@ def encode(record: Record) -> bytes:
 def decode(data: bytes | memoryview) -> Record:
     try:
         env = _decoder.decode(data)
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # msgspec raises the latter on bad UTF-8
         raise ProtocolError(f"undecodable record: {exc}") from exc
     if env.v != PROTOCOL_VERSION:
         raise ProtocolError(f"record schema version {env.v}, this build reads {PROTOCOL_VERSION}")

@@ -23,6 +23,7 @@ _Kline = tuple[int, float, float, float, float, float]
 _trades_dec = msgspec.json.Decoder(list[_Trade])
 _klines_dec = msgspec.json.Decoder(list[_Kline])
 _any_dec = msgspec.json.Decoder(list[Any])
+_MAX_MS = np.iinfo(np.int64).max // NS_PER_MS  # the last millisecond whose nanosecond count fits int64
 
 
 def read_binance_trades(
@@ -70,12 +71,19 @@ def _decode(
     try:
         rows = decoder.decode(data)
         ok = np.ones(len(rows), dtype=np.bool_)
-    except (msgspec.ValidationError, msgspec.DecodeError) as e:
+    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError) as e:  # bad UTF-8: the latter
         if on_error == "raise":
             raise DataFormatError(f"{path}: {e}") from e  # msgspec names the row: `$[123]`
         rows, ok = _decode_rows(path, data, row_type)
     n = len(rows)
-    ts = np.fromiter((r[picks[0]] if good else 0 for r, good in zip(rows, ok, strict=True)), np.int64, n)
+    ts = np.fromiter((_ms(r[picks[0]]) if good else 0 for r, good in zip(rows, ok, strict=True)), np.int64, n)
+    in_range = (ts >= 0) & (ts <= _MAX_MS)  # beyond it ms -> ns wraps around int64 (found by fuzzing)
+    if not in_range.all():
+        if on_error == "raise":
+            row = int(np.flatnonzero(~in_range)[0])
+            raise DataFormatError(f"{path}: row {row}: timestamp {int(ts[row])} ms is out of range")
+        ok = ok & in_range
+        ts = np.where(in_range, ts, 0)
     cols: list[np.ndarray] = [ts * NS_PER_MS]
     for j in picks[1:]:
         cols.append(
@@ -84,11 +92,16 @@ def _decode(
     return [*cols, ok, np.arange(n)]
 
 
+def _ms(value: int) -> int:
+    """A millisecond timestamp, or -1 (out of range, refused below) when it does not even fit int64."""
+    return value if -(2**63) <= value < 2**63 else -1
+
+
 def _decode_rows(path: str | Path, data: bytes, row_type: Any) -> tuple[list[Any], np.ndarray]:
     """Row-by-row validation (slow path for files with bad rows); bad rows become ``None`` with ok=False."""
     try:
         raw = _any_dec.decode(data)
-    except msgspec.DecodeError as e:
+    except (msgspec.DecodeError, UnicodeDecodeError) as e:
         raise DataFormatError(f"{path}: not a JSON list: {e}") from e
     rows: list[Any] = []
     ok = np.ones(len(raw), dtype=np.bool_)

@@ -40,7 +40,7 @@ def decode(data: bytes) -> Message:
     """The message in ``data``; raises :class:`DecodeError` (cause chained) for anything invalid."""
     try:
         envelope = _envelope_decoder.decode(data)
-    except msgspec.DecodeError as e:
+    except (msgspec.DecodeError, UnicodeDecodeError) as e:  # msgspec raises the latter on bad UTF-8
         raise DecodeError(f"not an order message envelope: {e}") from e
     if envelope.v != ORDER_SCHEMA_VERSION:
         raise UnsupportedVersion(
@@ -49,6 +49,6 @@ def decode(data: bytes) -> Message:
         )
     try:
         msg: Message = _message_decoder.decode(envelope.m)
-    except msgspec.DecodeError as e:
+    except (msgspec.DecodeError, UnicodeDecodeError) as e:
         raise DecodeError(f"invalid order message (schema v{envelope.v}): {e}") from e
     return msg
