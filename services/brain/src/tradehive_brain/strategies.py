@@ -10,8 +10,7 @@ import numpy as np
 from marketcore.indicators import ATR, EMA, BollingerBands
 from marketcore.orders import OrderFilled, OrderSide
 from tradehive.protocol import Signal
-
-from tradehive_brain.strategy import Strategy
+from tradehive.strategy import Strategy
 
 
 class _Trend:

@@ -2,5 +2,16 @@
 
 from marketcore.execution.engine import COUNTS, Ack, Difference, ExecutionEngine
 from marketcore.execution.journal import Journal, JournalError, SyncPolicy
+from marketcore.execution.settings import ExecutionSettings, build_engine
 
-__all__ = ["COUNTS", "Ack", "Difference", "ExecutionEngine", "Journal", "JournalError", "SyncPolicy"]
+__all__ = [
+    "COUNTS",
+    "Ack",
+    "Difference",
+    "ExecutionEngine",
+    "ExecutionSettings",
+    "Journal",
+    "JournalError",
+    "SyncPolicy",
+    "build_engine",
+]

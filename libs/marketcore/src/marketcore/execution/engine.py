@@ -54,7 +54,7 @@ from marketcore.risk import RiskEngine
 from marketcore.venue import Venue
 
 EmitFn = Callable[[OrderEvent, int], None]  # (event, origin_ns): called after the journal commit
-ErrorFn = Callable[[str, BaseException], None]
+ErrorFn = Callable[[str, BaseException], None]  # (where, error): a bad venue event or journal record
 
 COUNTS = ("intents", "duplicates", "risk_rejected", "venue_rejected", "bad_intents", "emulated_exits",
           "bracket_cancels", "quotes", "replaced", "cancels")  # fmt: skip
@@ -109,6 +109,7 @@ class ExecutionEngine:
         self._origin = 0
         self._depth = 0
         self._check_gross = not math.isinf(risk.limits.max_gross_notional)
+        self.recovered = 0  # journal records replayed at start (``recover``)
 
     # -- inputs ---------------------------------------------------------------------------------------------
     def submit(self, cmd: SubmitOrder, origin_ns: int = 0) -> Ack:
@@ -389,6 +390,17 @@ class ExecutionEngine:
     def currencies(self) -> list[str]:
         return sorted({pos.currency for pos in self.portfolio.positions.values()})
 
+    def close(self) -> None:
+        """Close the venue and the journal (everything written is committed)."""
+        self.venue.close()
+        if self.journal is not None:
+            self.journal.close()
+
+    def pnl_totals(self) -> tuple[float, float, float]:
+        """(realised, unrealised, fees) summed over currencies (unknown values count 0)."""
+        vals = self.pnl().values()
+        return tuple(sum(v[k] or 0.0 for v in vals) for k in ("realised", "unrealised", "fees"))  # type: ignore[return-value]
+
     def pnl(self) -> dict[str, dict[str, float | None]]:
         out: dict[str, dict[str, float | None]] = {}
         for cur in self.currencies():
@@ -423,4 +435,4 @@ def _raise(where: str, exc: BaseException) -> None:
     raise exc
 
 
-__all__ = ["COUNTS", "Ack", "Difference", "EmitFn", "ExecutionEngine"]
+__all__ = ["COUNTS", "Ack", "Difference", "EmitFn", "ErrorFn", "ExecutionEngine"]
