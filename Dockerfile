@@ -27,7 +27,9 @@ ENV LANG=C.UTF-8 \
     NUMBA_CACHE_DIR=/tmp/numba-cache
 RUN groupadd --system --gid 10001 tradehive \
  && useradd --system --uid 10001 --gid tradehive --no-create-home --home-dir /nonexistent \
-        --shell /usr/sbin/nologin tradehive
+        --shell /usr/sbin/nologin tradehive \
+ && install -d -o 10001 -g 10001 -m 0750 /var/lib/tradehive
+# /var/lib/tradehive: durable state (the trader's journal) when a volume is mounted there
 
 # ---- deps: third-party dependencies pinned from uv.lock (one layer, all roles)
 # WHEELHOUSE=0 installs from the package index; WHEELHOUSE=1 only from the
