@@ -172,3 +172,26 @@ def test_replay_source_by_name_releases_real_ticks_in_order_at_max_speed() -> No
             last, total = int(t["ts"][-1]), total + t.size
     assert total > 1000 and src.status()["finished"] and src.status()["progress"]["fraction"] == 1.0
     assert src.set_speed(2.0) == 2.0
+
+
+def test_gtd_orders_expire_on_venue_time_and_risk_reads_its_clock() -> None:
+    from marketcore.orders import OrderExpired, TimeInForce
+    from marketcore.risk import RiskEngine, RiskLimits
+
+    v = PaperVenue(PaperVenueConfig())
+    v.on_quote(E, 100, 1.1000, 1.1002)
+    gtd = SubmitOrder(ClientOrderId("g"), E, OrderSide.BUY, 1000.0, OrderType.LIMIT, limit_price=1.09,
+                      time_in_force=TimeInForce.GTD, expire_ns=500)  # fmt: skip
+    assert [type(e).__name__ for e in v.submit(gtd, 100)] == ["OrderAccepted"]
+    assert v.on_quote(E, 499, 1.1, 1.1002) == []
+    assert v.on_quote(E, 500, 1.08, 1.0802) == [OrderExpired(ClientOrderId("g"), E, 500)]  # not filled
+    with pytest.raises(OrderError):
+        SubmitOrder(ClientOrderId("x"), E, OrderSide.BUY, 1.0, time_in_force=TimeInForce.GTD)
+    with pytest.raises(OrderError):
+        SubmitOrder(ClientOrderId("x"), E, OrderSide.BUY, 1.0, expire_ns=5)
+    clock = DataClock(0)
+    risk = RiskEngine(RiskLimits(max_orders_per_second=1.0, order_burst=1), clock=clock)
+    order = SubmitOrder(ClientOrderId("r"), E, OrderSide.BUY, 1.0)
+    assert risk.check(order, 0.0, 1.1) is None and risk.check(order, 0.0, 1.1) is not None
+    clock.advance(10**9)  # one second of data time refills one token
+    assert risk.check(order, 0.0, 1.1) is None

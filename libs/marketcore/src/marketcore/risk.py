@@ -13,6 +13,7 @@ from typing import Literal
 
 import msgspec
 
+from marketcore.clock import Clock
 from marketcore.errors import MarketcoreError
 from marketcore.instruments import InstrumentRegistry
 from marketcore.orders.messages import SubmitOrder
@@ -103,9 +104,13 @@ class TokenBucket:
 class RiskEngine:
     """Applies ``RiskLimits`` to new orders. ``instruments`` supplies contract multipliers (default 1)."""
 
-    def __init__(self, limits: RiskLimits, instruments: InstrumentRegistry | None = None) -> None:
+    def __init__(
+        self, limits: RiskLimits, instruments: InstrumentRegistry | None = None, clock: Clock | None = None
+    ) -> None:
         self.limits = limits
         self._instruments = instruments
+        self.clock = clock  # "now" of the order-rate bucket when ``check`` gets no ``now_ns``
+        # starts at time 0: whatever clock drives it (wall or replayed data time), the first check refills it
         self._bucket = TokenBucket(limits.max_orders_per_second, limits.order_burst)
         self._kill_reason = "kill switch engaged by configuration" if limits.kill_switch else ""
         self.rejections: dict[RiskRule, int] = dict.fromkeys(RISK_RULES, 0)
@@ -121,10 +126,20 @@ class RiskEngine:
         self._kill_reason = ""
 
     def check(
-        self, order: SubmitOrder, position: float, price: float, now_ns: int, gross_notional: float = 0.0
+        self,
+        order: SubmitOrder,
+        position: float,
+        price: float,
+        now_ns: int | None = None,
+        gross_notional: float = 0.0,
     ) -> RiskRejection | None:
         """Accept (None) or reject ``order`` given the symbol's signed ``position``, a valuation ``price``
-        (e.g. the current quote on the order's side) and the portfolio's current ``gross_notional``."""
+        (e.g. the current quote on the order's side) and the portfolio's current ``gross_notional``.
+        ``now_ns`` (default: the engine's clock) drives the order-rate bucket."""
+        if now_ns is None:
+            if self.clock is None:
+                raise RiskConfigError("check() needs now_ns when the risk engine has no clock")
+            now_ns = self.clock.now_ns()
         rejection = self._evaluate(order, position, price, gross_notional)
         if rejection is None and not self._bucket.try_take(now_ns):
             rejection = RiskRejection(

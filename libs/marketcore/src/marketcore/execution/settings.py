@@ -80,7 +80,7 @@ def build_engine(
         journal = Journal(Path(settings.data_dir) / f"{name}.journal", settings.journal_sync)
     context = VenueContext(instruments, clock, settings.venue_context_options(), journal, name)
     venue = make_venue(settings.venue, context)
-    engine = ExecutionEngine(venue, instruments, RiskEngine(settings.risk_limits(), instruments), clock,
+    engine = ExecutionEngine(venue, instruments, RiskEngine(settings.risk_limits(), instruments, clock), clock,
                              journal=journal, emit=emit, on_error=on_error,
                              recent_events=settings.recent_events)  # fmt: skip
     engine.recovered = engine.recover()

@@ -45,6 +45,7 @@ class OrderType(enum.Enum):
 class TimeInForce(enum.Enum):
     GTC = "GTC"
     IOC = "IOC"
+    GTD = "GTD"  # good till ``expire_ns`` (venue time): then OrderExpired
 
 
 class Liquidity(enum.Enum):
@@ -76,10 +77,15 @@ class SubmitOrder(_Message, frozen=True, tag="submit_order"):
     take_profit: float | None = None
     strategy_id: str = ""
     ts_ns: int = 0
+    expire_ns: int | None = None  # GTD only
 
     def __post_init__(self) -> None:
         if not self.client_order_id:
             raise OrderError("client_order_id must not be empty")
+        if (self.time_in_force is TimeInForce.GTD) != (self.expire_ns is not None) or (
+            self.expire_ns is not None and self.expire_ns <= 0
+        ):
+            raise OrderError(f"{self.client_order_id}: expire_ns (> 0) is required for GTD orders only")
         if not self.symbol:
             raise OrderError(f"{self.client_order_id}: symbol must not be empty")
         if not (math.isfinite(self.qty) and self.qty > 0):

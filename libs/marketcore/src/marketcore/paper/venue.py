@@ -19,6 +19,8 @@ Rules
   (maker, no slippage, no price improvement).
 - STOP buy (sell): triggers when ask >= stop (bid <= stop), then fills at that quote like a market order.
 - IOC: a LIMIT/STOP that does not fill on arrival expires.
+- GTD: a working order expires (``OrderExpired`` at ``expire_ns``) on its symbol's first quote at or after
+  ``expire_ns`` (venue time: the quotes' clock), before that quote could fill it.
 - Quantities fill in full (FXCM quotes carry no size), so PARTIALLY_FILLED does not occur here.
 - Crossed/locked quotes (bid >= ask) are normal feed data: buys fill at the ask, sells at the bid, as quoted.
 - Brackets (``supports_brackets``): when the parent fills, its children (``bracket_children``) are accepted
@@ -392,6 +394,11 @@ class PaperVenue:
                 or (fresh_only and not working.fresh)
                 or quote.ts_ns <= working.active_after_ts
             ):
+                continue
+            if working.cmd.expire_ns is not None and quote.ts_ns >= working.cmd.expire_ns:
+                del book[cid]  # GTD: expired by venue time before this quote could fill it
+                self._set_final(cid, "EXPIRED", symbol)
+                events.append(OrderExpired(cid, symbol, working.cmd.expire_ns))
                 continue
             was_fresh, working.fresh = working.fresh, False
             if was_fresh:
