@@ -305,3 +305,19 @@ def test_reconcile_reports_position_and_order_mismatches() -> None:
     (d,) = eng.reconcile()
     assert d.kind == "unknown_here" and d.client_order_id == "theirs"
     assert not math.isnan(eng.gross_notional())
+
+
+def test_venue_held_brackets_survive_a_restart_and_trigger_on_the_next_quote(tmp_path: Path) -> None:
+    path = tmp_path / "v.journal"
+    r = Rig(path, venue_brackets=True)
+    r.quote(1_000, 1.1000)
+    r.engine.submit(buy("e", stop_loss=1.0950, take_profit=1.1100))
+    assert {o.client_order_id for o in r.venue.open_orders()} == {"e-sl", "e-tp"}
+    r.journal.close()  # type: ignore[union-attr]
+    again = Rig(path, venue_brackets=True)
+    again.engine.recover()
+    assert again.engine.reconcile() == []
+    again.quote(5_000, 1.0940)  # the stop was crossed while down: the first quote fills it, OCO cancels TP
+    assert again.engine.tracker.get("e-sl").status is OrderStatus.FILLED  # type: ignore[union-attr]
+    assert again.engine.tracker.get("e-tp").status is OrderStatus.CANCELLED  # type: ignore[union-attr]
+    assert again.engine.portfolio.position(E).qty == 0.0 and again.venue.open_orders() == []
