@@ -24,7 +24,7 @@ import msgspec
 import numpy as np
 
 from marketcore.brackets import BracketEmulator
-from marketcore.clock import Clock
+from marketcore.clock import Clock, DataClock
 from marketcore.errors import MarketcoreError, OrderError
 from marketcore.execution.journal import (
     Acked,
@@ -158,10 +158,14 @@ class ExecutionEngine:
         self.on_quotes(symbol, rows, origin_ns)
 
     def on_quotes(self, symbol: str, rows: Iterable[tuple[Any, ...]], origin_ns: int = 0) -> None:
-        """Rows ``(ts, bid, ask, last, volume)`` in time order."""
+        """Rows ``(ts, bid, ask, last, volume)`` in time order. A ``DataClock`` is advanced to each row's time
+        (replay and backtests: risk, venue latency and expiry then run on data time)."""
+        advance = self.clock.advance if isinstance(self.clock, DataClock) else None
         with self._step(origin_ns):
             venue_on_quote, emulator, bid, ask = self.venue.on_quote, self.emulator, math.nan, math.nan
             for ts, bid, ask, last, *_ in rows:
+                if advance is not None:
+                    advance(ts)
                 if not math.isfinite(bid):
                     bid = ask = last
                 self.quotes[symbol] = (ts, bid, ask)
