@@ -60,10 +60,28 @@ def test_offset_ns_parses(text: str | dt.timedelta, hours: float) -> None:
     assert offset_ns(text) == int(hours * HOUR_NS)
 
 
-@pytest.mark.parametrize("text", ["EST", "-5h", "+15:00", ""])
+@pytest.mark.parametrize("text", ["Mars/Olympus", "-5h", "+15:00", "", "+5:75", "America/New_York"])
 def test_offset_ns_rejects(text: str) -> None:
-    with pytest.raises(DataFormatError):
+    with pytest.raises(DataFormatError):  # a DST zone has no single offset without a date
         offset_ns(text)
+
+
+def test_iana_zone_offsets_follow_dst() -> None:
+    assert offset_ns("America/New_York", dt.date(2014, 1, 8)) == -5 * HOUR_NS
+    assert offset_ns("America/New_York", dt.date(2014, 5, 8)) == -4 * HOUR_NS
+    assert offset_ns("EST") == -5 * HOUR_NS and offset_ns("Etc/GMT-3") == 3 * HOUR_NS
+
+
+def test_local_times_cross_a_dst_change() -> None:
+    from marketcore.io.timezone import local_day_to_utc_ns
+
+    day = dt.date(2014, 3, 9)  # New York springs forward at 02:00 local (07:00 UTC)
+    local = np.array([1, 3], dtype=np.int64) * HOUR_NS  # 01:00 EST and 03:00 EDT
+    utc = local_day_to_utc_ns(day, local, "America/New_York")
+    expect = [dt.datetime(2014, 3, 9, 6, tzinfo=dt.UTC), dt.datetime(2014, 3, 9, 7, tzinfo=dt.UTC)]
+    assert list(utc) == [int(e.timestamp()) * 10**9 for e in expect]
+    fixed = local_day_to_utc_ns(day, local, "-05:00")
+    assert list(fixed - utc) == [0, HOUR_NS]
 
 
 # --- Lean / FXCM on real data ---
@@ -278,11 +296,13 @@ def test_discover_tmp_layout_and_tz(tmp_path: Path) -> None:
     d.mkdir(parents=True)
     _write_zip(d / "20200102_quote.zip", "0,1.3,1.31\n")
     _write_zip(d / "20200101_quote.zip", "0,1.3,1.31\n")
-    (ds,) = discover(tmp_path)
-    assert ds.symbol == "GBPUSD" and ds.tz_offset == "+00:00"
+    (ds,) = discover(tmp_path, tz_offset="UTC")
+    assert ds.symbol == "GBPUSD" and ds.tz_offset == "UTC"
     assert [f.path.name for f in ds.files] == ["20200101_quote.zip", "20200102_quote.zip"]
     assert ds.load(ds.files[0])["ts"][0] == _utc_ns("2020-01-01")
-    (ny,) = discover(tmp_path, tz_offset="-05:00")
+    (dflt,) = discover(tmp_path)  # not guessed from the path ("oanda"): the Lean format's default clock
+    assert dflt.tz_offset == "-05:00" and dflt.load(dflt.files[0])["ts"][0] == _utc_ns("2020-01-01T05:00")
+    (ny,) = discover(tmp_path, tz_offset="America/New_York")  # January: EST
     assert ny.load(ny.files[0])["ts"][0] == _utc_ns("2020-01-01T05:00")
     with pytest.raises(DataSourceError):
         discover(tmp_path / "missing")

@@ -6,11 +6,12 @@ from typing import Any
 
 import numpy as np
 import pytest
+from marketcore.errors import MarketcoreError
 from marketcore.orders import OrderSide
 from marketcore.schema import BAR_DTYPE
+from marketcore.sources.pacer import parse_speed
 from tradehive.protocol import Signal
 from tradehive_brain.strategies import EmaCross, VolatilityRegime
-from tradehive_feeder.agent import parse_speed
 
 
 class Ctx:
@@ -99,6 +100,6 @@ def test_regime_flags_a_volatility_burst() -> None:
 
 def test_parse_speed() -> None:
     assert parse_speed("max") == "max" and parse_speed("2.5") == 2.5
-    for bad in ("0", "-1", "fast"):
-        with pytest.raises(ValueError):
+    for bad in ("0", "-1", "fast", "inf", "nan"):
+        with pytest.raises(MarketcoreError, match="positive number or 'max'"):
             parse_speed(bad)

@@ -1,4 +1,9 @@
-"""The ``agentcore`` command: nameserver, up, ps, call, stop, shell."""
+"""The ``agentcore`` command: nameserver, up, ps, call, stop, shell, config.
+
+Conventions shared with ``tradehive`` (see :mod:`agentcore.cliutil`): choices are literals (a typo exits 2 listing
+the valid values), ``--version``, shell completion, ``--ns-host/--ns-port`` everywhere, ``--json`` where the
+output is data, exit status 0 only on success.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,10 @@ from typing import Annotated, Any, Literal
 
 import typer
 
-from agentcore import naming
+from agentcore import cliutil, naming
 from agentcore.errors import AgentcoreError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Run and control agentcore agents.")
+app = cliutil.make_app("agentcore", help="Run and control agentcore agents.")
 
 ShellUI = Literal["auto", "ipython", "ptpython", "python"]
 
@@ -25,9 +30,6 @@ def _keys_app() -> typer.Typer:
 
 app.add_typer(_keys_app(), name="keys", help="Key material: CA, certificates, Curve key pairs, k8s Secrets.")
 
-NsHost = Annotated[str, typer.Option("--ns-host", envvar="AGENTCORE_NS_HOST", help="name server host")]
-NsPort = Annotated[int, typer.Option("--ns-port", envvar="AGENTCORE_NS_PORT", help="name server port")]
-
 
 def _proxy(name: str, ns_host: str, ns_port: int) -> Any:
     from agentcore.proxy import AgentProxy
@@ -39,8 +41,8 @@ def _proxy(name: str, ns_host: str, ns_port: int) -> Any:
 
 @app.command()
 def nameserver(
-    host: Annotated[str, typer.Option(envvar="AGENTCORE_NS_HOST")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(envvar="AGENTCORE_NS_PORT")] = 9090,
+    ns_host: cliutil.NsHost = "127.0.0.1",
+    ns_port: cliutil.NsPort = 9090,
     advertise: Annotated[
         str, typer.Option(envvar="AGENTCORE_NS_ADVERTISE", help="host published in URIs")
     ] = "",
@@ -49,19 +51,25 @@ def nameserver(
         str,
         typer.Option(envvar="AGENTCORE_SECURITY_DIR", help="keys directory: TLS with client certificates"),
     ] = "",
+    host: cliutil.HiddenHost = None,
+    port: cliutil.HiddenPort = None,
 ) -> None:
-    """Start a Pyro5 name server (multiplexed, broadcast off)."""
+    """Start a Pyro5 name server (multiplexed, broadcast off) listening on --ns-host:--ns-port."""
     from agentcore.nameserver import serve
 
-    serve(host, port, advertise, storage or None, security_dir=security_dir)
+    serve(host or ns_host, port or ns_port, advertise, storage or None, security_dir=security_dir)
 
 
 @app.command()
 def up(
     topology: Annotated[str, typer.Argument(help="topology file (YAML or TOML)")],
-    quiet: Annotated[bool, typer.Option(help="no live table")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no live table (also when not a TTY)")] = False,
 ) -> None:
-    """Start the name server and every agent of TOPOLOGY; restart crashed agents; Ctrl-C stops all."""
+    """Start the name server and every agent of TOPOLOGY; restart crashed agents.
+
+    Ctrl-C stops all (exit 0). Exits 1 when an agent gave up (crashed more often than the restart policy allows)
+    and nothing is left running, or when the start-up failed.
+    """
     from agentcore.launcher import Launcher, load_topology
 
     launcher = Launcher(load_topology(topology), live=not quiet and sys.stdout.isatty())
@@ -69,8 +77,11 @@ def up(
 
 
 @app.command()
-def ps(ns_host: NsHost = "127.0.0.1", ns_port: NsPort = 9090,
-       as_json: Annotated[bool, typer.Option("--json")] = False) -> None:  # fmt: skip
+def ps(
+    ns_host: cliutil.NsHost = "127.0.0.1",
+    ns_port: cliutil.NsPort = 9090,
+    as_json: cliutil.JsonFlag = False,
+) -> None:
     """List agents registered in the name server with role, address and state."""
     from agentcore.live import agent_rows
 
@@ -106,30 +117,36 @@ def call(
     name: str,
     method: str,
     args: Annotated[list[str] | None, typer.Argument(help="arguments, JSON where they parse")] = None,
-    ns_host: NsHost = "127.0.0.1",
-    ns_port: NsPort = 9090,
+    ns_host: cliutil.NsHost = "127.0.0.1",
+    ns_port: cliutil.NsPort = 9090,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="one compact JSON line (default: indented on a TTY)")
+    ] = False,
 ) -> None:
-    """Call METHOD on agent NAME and print the JSON result."""
+    """Call METHOD on agent NAME and print the JSON result (exit 1 on any error)."""
     try:
         with _proxy(name, ns_host, ns_port) as proxy:
             result = proxy.call(method, *[_parse_arg(a) for a in (args or [])])
     except Exception as exc:  # noqa: BLE001 - any failure is an error exit with a message
         print(f"agentcore call {name} {method}: {type(exc).__name__}: {exc}", file=sys.stderr)
         raise typer.Exit(1) from exc
-    print(json.dumps(result, default=str))
+    indent = 2 if sys.stdout.isatty() and not as_json else None
+    print(json.dumps(result, default=str, indent=indent))
 
 
 @app.command()
-def stop(name: str, ns_host: NsHost = "127.0.0.1", ns_port: NsPort = 9090) -> None:
+def stop(name: str, ns_host: cliutil.NsHost = "127.0.0.1", ns_port: cliutil.NsPort = 9090) -> None:
     """Ask agent NAME to stop gracefully."""
-    call(name, "stop", [], ns_host, ns_port)
+    call(name, "stop", [], ns_host, ns_port, True)
 
 
 @app.command()
-def shell(name: Annotated[str | None, typer.Argument()] = None, ns_host: NsHost = "127.0.0.1",
-          ns_port: NsPort = 9090,
-          ui: Annotated[ShellUI, typer.Option(help="auto: IPython or ptpython when installed")] = "auto",
-          ) -> None:  # fmt: skip
+def shell(
+    name: Annotated[str | None, typer.Argument(help="bind this agent's proxy to `a`")] = None,
+    ns_host: cliutil.NsHost = "127.0.0.1",
+    ns_port: cliutil.NsPort = 9090,
+    ui: Annotated[ShellUI, typer.Option(help="auto: IPython or ptpython when installed")] = "auto",
+) -> None:
     """An interactive Python with proxies to the live agents (``agents['name']``, ``a`` for NAME) that survive
     idle periods and agent restarts; readline history and Tab completion."""
     from agentcore.live import interactive_shell
@@ -137,12 +154,41 @@ def shell(name: Annotated[str | None, typer.Argument()] = None, ns_host: NsHost 
     interactive_shell(name, ns_host, ns_port, ui)
 
 
+@app.command()
+def config(
+    agent_class: Annotated[
+        str | None, typer.Argument(help="module:Class of an agent: also show its role config")
+    ] = None,
+    as_json: cliutil.JsonFlag = False,
+) -> None:
+    """Print the effective settings of an agent started from this environment: each setting, its value and
+    where it came from (default or environment variable)."""
+    from agentcore import settings as settings_mod
+
+    rows = settings_mod.explain(settings_mod.AgentSettings, settings_mod.FABRIC_PREFIX)
+    if agent_class:
+        from agentcore.remoting import import_object
+
+        try:
+            cls = import_object(agent_class)
+        except (ImportError, AttributeError, ValueError) as exc:
+            raise cliutil.UsageError(f"cannot import {agent_class!r}: {exc}") from exc
+        if getattr(cls, "config_prefix", ""):
+            rows += settings_mod.explain(cls.Config, cls.config_prefix)
+    if as_json:
+        print(json.dumps(rows, indent=2, default=str))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("setting", "value", "source")
+    for r in rows:
+        table.add_row(r["env"], json.dumps(r["value"], default=str), r["source"])
+    Console().print(table)
+
+
 def main() -> None:
-    try:
-        app()
-    except AgentcoreError as exc:
-        print(f"agentcore: {exc}", file=sys.stderr)
-        sys.exit(1)
+    cliutil.run(app, "agentcore", (AgentcoreError,))
 
 
 if __name__ == "__main__":

@@ -204,11 +204,18 @@ class Launcher:
             pass
         finally:
             self.stop_all()
-        return 0
+        failed = [s.name for s in self.agents.values() if s.state == "failed"]
+        if failed:
+            self.log.error("agents gave up", agents=failed)
+        return 1 if failed else 0
+
+    def settled(self) -> bool:
+        """True when nothing is running or due to restart (every agent gave up or exited): supervising ends."""
+        return all(s.state in ("failed", "exited") for s in self.agents.values())
 
     def _supervise(self) -> None:
         if not self.live:
-            while not self._stop:
+            while not self._stop and not self.settled():
                 self.check()
                 time.sleep(0.2)
             return
@@ -225,7 +232,7 @@ class Launcher:
             return t
 
         with Live(table(), refresh_per_second=4) as live:
-            while not self._stop:
+            while not self._stop and not self.settled():
                 self.check()
                 live.update(table())
                 time.sleep(0.25)

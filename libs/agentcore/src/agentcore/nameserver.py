@@ -90,7 +90,7 @@ class NameServerProcess:
             self.proc = fork_call(lambda: serve(host, port, security_dir=security_dir), env)
         else:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "agentcore.cli", "nameserver", "--host", host, "--port", str(port),
+                [sys.executable, "-m", "agentcore.cli", "nameserver", "--ns-host", host, "--ns-port", str(port),
                  *(["--security-dir", security_dir] if security_dir else [])],
                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             )  # fmt: skip

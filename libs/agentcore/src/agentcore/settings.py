@@ -6,7 +6,7 @@ import functools
 import math
 import os
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, get_args, get_origin
 
 import msgspec
 
@@ -15,6 +15,8 @@ from agentcore.errors import ConfigError
 FABRIC_PREFIX = "AGENTCORE_"
 
 S = TypeVar("S", bound=msgspec.Struct)
+
+LogLevel = Literal["debug", "info", "warning", "error", "critical"]
 
 
 class AgentSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -27,10 +29,10 @@ class AgentSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     pyro_port: int = 0
     http_port: int = 0
     port_base: int = 0  # first ZeroMQ port; bound aliases take base, base+1, ... in bind order; 0: random
-    transport: str = "tcp"  # tcp | ipc
+    transport: Literal["tcp", "ipc"] = "tcp"
     ipc_dir: str = "/tmp/agentcore"
-    log_level: str = "info"
-    log_format: str = "auto"  # auto | json | console
+    log_level: LogLevel = "info"
+    log_format: Literal["auto", "json", "console"] = "auto"  # auto: JSON lines off a TTY
     register_interval: float = 5.0  # seconds between name-server re-registrations (heals a restarted server)
     comm_timeout: float = 2.0  # Pyro5 COMMTIMEOUT for name-server and agent calls
     idle_timeout: float = 3600.0  # seconds an idle control connection to this agent stays open (0: forever)
@@ -97,7 +99,34 @@ def build(cls: type[S], values: Mapping[str, Any], *, source: str) -> S:
     try:
         return msgspec.convert(data, cls, strict=False)
     except msgspec.ValidationError as exc:
-        raise ConfigError(f"bad setting in {source}: {exc}") from exc
+        raise ConfigError(f"bad setting in {source}: {exc}{_valid_values(str(exc), fields)}") from exc
+
+
+def _valid_values(error: str, fields: Mapping[str, Any]) -> str:
+    """``; valid: a, b`` when the error is about a field with a fixed set of values (msgspec does not say)."""
+    for name, typ in fields.items():
+        if f"$.{name}`" in error and get_origin(typ) is Literal:
+            return f"; valid: {', '.join(map(str, get_args(typ)))}"
+    return ""
+
+
+def explain(
+    cls: type[msgspec.Struct], prefix: str, environ: Mapping[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """Each setting of ``cls`` as read from ``prefix`` variables: ``{"setting", "env", "value", "source"}``,
+    source ``default`` or ``environment`` (what ``agentcore config`` prints)."""
+    env = os.environ if environ is None else environ
+    effective = as_dict(from_env(cls, prefix, env))
+    given = _prefixed(env, prefix)
+    return [
+        {
+            "setting": f.name,
+            "env": prefix + f.name.upper(),
+            "value": effective[f.name],
+            "source": "environment" if f.name in given else "default",
+        }  # fmt: skip
+        for f in msgspec.structs.fields(cls)
+    ]
 
 
 def from_env(cls: type[S], prefix: str, environ: Mapping[str, str] | None = None) -> S:

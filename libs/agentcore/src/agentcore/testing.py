@@ -8,6 +8,7 @@ Everything it returns is plain data (Pyro5 serpent serialisable).
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -253,7 +254,7 @@ def make_array(kind: str, n: int = 1000) -> np.ndarray:
     raise ValueError(f"unknown array kind {kind!r}")
 
 
-__all__ = ["Probe", "describe", "free_port", "make_array", "wait_until"]
+__all__ = ["Crashy", "Probe", "describe", "free_port", "make_array", "wait_until"]
 
 
 def named_handler(agent: Probe, msg: Message) -> None:
@@ -267,3 +268,13 @@ def named_handler(agent: Probe, msg: Message) -> None:
                 [alias, "named", msg.topic, msg.sender, msg.seq, describe(msg.data)]
             )
             return
+
+
+class Crashy(Probe):
+    """A probe that dies (exit 3) about ``0.3 s`` after it started: a crash loop for supervision tests."""
+
+    role = "crashy"
+
+    def on_init(self) -> None:
+        super().on_init()
+        self.every(0.3, lambda: os._exit(3))

@@ -2,71 +2,156 @@
 
 from __future__ import annotations
 
-import csv
+import json
 import signal
 import sys
 import time
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
+import msgspec
 import typer
+from agentcore import cliutil
+from agentcore.errors import AgentcoreError
+from agentcore.settings import LogLevel
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Tradehive: real-time automated trading.")
+from tradehive.config import DataFormat, FileFormat
+
+app = cliutil.make_app("tradehive", help="Tradehive: real-time automated trading.")
+config_app = typer.Typer(help="The platform's settings as a file (TOML or YAML).", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+Price = Literal["bid", "ask", "mid", "last"]
+HistoryFormat = Literal["csv", "json", "parquet"]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="settings file (TOML or YAML); env and options override it"),
+]
+
+
+def _check(parse: Any) -> Any:
+    """A Typer callback validating an option with marketcore's own parser (a bad value exits 2, one line)."""
+
+    def callback(value: Any) -> Any:
+        if value is None or value == "":
+            return value
+        try:
+            parse(value)
+        except Exception as exc:  # noqa: BLE001 - the parser's message is the user's answer
+            raise typer.BadParameter(str(exc)) from exc
+        return value
+
+    return callback
+
+
+def _speed(value: str) -> Any:
+    from marketcore.sources.pacer import parse_speed
+
+    return parse_speed(value)
+
+
+def _timeframe(value: str) -> Any:
+    from marketcore.bars.timeframe import Timeframe
+
+    return Timeframe.parse(value)
+
+
+def _tz(value: str) -> Any:
+    from marketcore.io.timezone import parse_tz
+
+    return parse_tz(value)
 
 
 @app.command()
 def run(
+    config: ConfigOpt = None,
     data: Annotated[
-        str, typer.Option(help="directory of recorded data to replay; absent: the built-in simulator")
-    ] = "",
-    fmt: Annotated[str, typer.Option("--format", help="auto | lean | binance")] = "auto",
-    tz: Annotated[str, typer.Option(help="data time zone, e.g. -05:00 (default: per format)")] = "",
-    symbols: Annotated[str, typer.Option(help="comma-separated symbols (default: all found)")] = "",
-    speed: Annotated[str, typer.Option(help="1 (real time), N (N x real time) or max")] = "1",
-    timeframe: Annotated[str, typer.Option(help="bar timeframe the brains trade on")] = "1m",
+        str | None, typer.Option(help="directory of recorded data to replay; absent: the built-in simulator")
+    ] = None,
+    fmt: Annotated[DataFormat | None, typer.Option("--format", help="data format [default: auto]")] = None,
+    tz: Annotated[
+        str | None,
+        typer.Option(
+            help="the data's clock: IANA zone (America/New_York) or offset (-05:00)", callback=_check(_tz)
+        ),
+    ] = None,
+    symbols: Annotated[str | None, typer.Option(help="comma-separated symbols (default: all found)")] = None,
+    speed: Annotated[
+        str | None, typer.Option(help="1 (real time), N (N x real time) or max", callback=_check(_speed))
+    ] = None,
+    timeframe: Annotated[
+        str | None,
+        typer.Option(
+            help="bars the brains trade on [default: 1s on the simulator, 1m on replays]",
+            callback=_check(_timeframe),
+        ),
+    ] = None,  # fmt: skip
     exit_at_end: Annotated[
-        bool, typer.Option("--exit-at-end", help="stop when a finite replay ends")
-    ] = False,
-    ns_port: Annotated[int, typer.Option(envvar="AGENTCORE_NS_PORT")] = 9090,
-    log_level: Annotated[str, typer.Option(help="agents' log level")] = "warning",
+        bool | None, typer.Option("--exit-at-end/--stay-up", help="stop when a finite replay ends")
+    ] = None,
+    ns_host: Annotated[
+        str | None, typer.Option("--ns-host", help="name server host [default: 127.0.0.1]")
+    ] = None,
+    ns_port: Annotated[int | None, typer.Option("--ns-port", help="name server port [default: 9090]")] = None,
+    log_level: Annotated[LogLevel | None, typer.Option(help="agents' log level [default: warning]")] = None,
     security_dir: Annotated[
-        str,
+        str | None,
         typer.Option(
             envvar="AGENTCORE_SECURITY_DIR", help="keys directory (agentcore keys init): CurveZMQ + TLS on"
         ),
-    ] = "",
+    ] = None,
+    quiet: Annotated[
+        bool,
+        typer.Option("--quiet", "-q", help="no live display: one status line every 10 s (also off a TTY)"),
+    ] = False,
 ) -> None:
     """Start name server, feeder, router, brains and trader as local processes; Ctrl-C stops them all."""
     from agentcore.launcher import Launcher
+    from marketcore.errors import MarketcoreError
 
-    from tradehive.platform import build_topology
+    from tradehive import config as config_mod
+    from tradehive.platform import from_config
     from tradehive.status import StatusBoard
 
-    topo = build_topology(data=data, fmt=fmt, tz=tz, symbols=[s for s in symbols.split(",") if s] or None,
-                          speed=speed, timeframe=timeframe, ns_port=ns_port, log_level=log_level,
-                          security_dir=security_dir)  # fmt: skip
+    overrides = {"data": data, "format": fmt, "tz": tz, "speed": speed, "timeframe": timeframe,
+                 "exit_at_end": exit_at_end, "security_dir": security_dir, "ns_host": ns_host, "ns_port": ns_port,
+                 "log_level": log_level,
+                 "symbols": [s for s in symbols.split(",") if s] if symbols is not None else None}  # fmt: skip
+    cfg, _ = config_mod.load(config, overrides)
+    config_mod.validate(cfg)
+    try:
+        topo = from_config(cfg)
+    except (FileNotFoundError, MarketcoreError) as exc:  # no data files / unreadable data: a usage error
+        raise cliutil.UsageError(str(exc)) from exc
     launcher = Launcher(topo, live=False)
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
-    board = StatusBoard("127.0.0.1", ns_port, replay=bool(data))
+    board = StatusBoard(
+        cfg.ns_host, cfg.ns_port, replay=bool(cfg.data), live=not quiet and sys.stdout.isatty()
+    )
     t0 = time.monotonic()
     launcher.start_all()
     board.console.print(f"[bold]tradehive[/] up in {time.monotonic() - t0:.1f}s: "
-                        f"{', '.join(topo.agents)}; name server 127.0.0.1:{ns_port}. Ctrl-C stops.")  # fmt: skip
+                        f"{', '.join(topo.agents)}; name server {cfg.ns_host}:{cfg.ns_port}. Ctrl-C stops.")  # fmt: skip
     board.console.print(
-        f"security: on (CurveZMQ + Pyro5 TLS, keys {security_dir})" if security_dir else
+        f"security: on (CurveZMQ + Pyro5 TLS, keys {cfg.security_dir})" if cfg.security_dir else
         "security: OFF (a local run: any process on this host may connect; see docs/security.md)"
     )  # fmt: skip
+    code = 0
     try:
         with board.live() as live:
             while not stop["now"]:
                 launcher.check()
+                if launcher.settled():
+                    board.console.print("tradehive: every agent gave up; stopping.")
+                    code = 1
+                    break
                 snap = board.poll()
                 live.update(board.render(snap, launcher.rows()))
                 if board.finished(snap) and not board.summarised:
                     live.stop()
                     board.print_summary(snap)
-                    if exit_at_end:
+                    if cfg.exit_at_end:
                         break
                     board.console.print(
                         "Replay done; the platform stays up (history, status, shell). Ctrl-C stops."
@@ -77,44 +162,93 @@ def run(
         pass
     finally:
         launcher.stop_all()
+    failed = [r["name"] for r in launcher.rows() if r["state"] == "failed"]
+    if failed:
+        board.console.print(f"tradehive: agents gave up: {', '.join(failed)}")
+        code = 1
     board.console.print("tradehive stopped.")
+    raise typer.Exit(code)
+
+
+@config_app.command("dump")
+def config_dump(
+    config: ConfigOpt = None,
+    fmt: Annotated[FileFormat, typer.Option("--format", help="file format written")] = "toml",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="file to write (default: stdout)")] = None,
+) -> None:
+    """Write the effective settings (defaults, the file, TRADEHIVE_RUN_* variables) as a file `run --config`
+    reads back."""
+    from tradehive import config as config_mod
+
+    cfg, _ = config_mod.load(config)
+    text = config_mod.dump(cfg, fmt)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text)
+
+
+@config_app.command("show")
+def config_show(config: ConfigOpt = None, as_json: cliutil.JsonFlag = False) -> None:
+    """Print each setting, its value and where it came from (default, file, environment)."""
+    from tradehive import config as config_mod
+
+    cfg, sources = config_mod.load(config)
+    values = msgspec.to_builtins(cfg)
+    rows = [{"setting": k, "value": values[k], "source": sources[k]} for k in sources]
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("setting", "value", "source")
+    for r in rows:
+        table.add_row(r["setting"], json.dumps(r["value"]), r["source"])
+    Console().print(table)
 
 
 @app.command()
 def history(
     symbol: str,
-    timeframe: Annotated[str, typer.Option(help="1s, 1m, 5m, 1h, 1d ...")] = "1m",
-    price: Annotated[str, typer.Option(help="bid | ask | mid | last")] = "bid",
-    csv_path: Annotated[str, typer.Option("--csv", help="output file ('-' for stdout)")] = "-",
+    timeframe: Annotated[
+        str, typer.Option(help="1s, 1m, 5m, 1h, 1d ...", callback=_check(_timeframe))
+    ] = "1m",
+    price: Annotated[Price, typer.Option(help="price the bars are built from")] = "bid",
+    fmt: Annotated[HistoryFormat, typer.Option("--format", help="output format")] = "csv",
+    out: Annotated[str, typer.Option("--out", "-o", help="output file ('-': stdout)")] = "-",
+    csv_path: Annotated[str | None, typer.Option("--csv", help="CSV to this file ('-': stdout)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="same as --format json")] = False,
     last: Annotated[int, typer.Option(help="only the last N bars (0: all held)")] = 0,
     router: Annotated[str, typer.Option(help="router agent name")] = "router",
-    ns_host: Annotated[str, typer.Option(envvar="AGENTCORE_NS_HOST")] = "127.0.0.1",
-    ns_port: Annotated[int, typer.Option(envvar="AGENTCORE_NS_PORT")] = 9090,
+    ns_host: cliutil.NsHost = "127.0.0.1",
+    ns_port: cliutil.NsPort = 9090,
 ) -> None:
-    """Export bars from the running router as CSV (header: time, ts_ns, open, high, low, close, volume, count)."""
+    """Export bars from the running router: CSV (header: time, ts_ns, open, high, low, close, volume, count),
+    JSON (a list of objects with the same keys) or Parquet."""
     from agentcore.client import request
 
+    from tradehive import export
     from tradehive import protocol as p
 
+    if csv_path is not None:
+        fmt, out = "csv", csv_path
+    if as_json:
+        fmt = "json"
+    if fmt == "parquet" and out == "-":
+        raise cliutil.UsageError("parquet is binary: give a file with --out")
     req = p.BarHistoryRequest(symbol=symbol.upper(), timeframe=timeframe, price=price, last_n=last or None)
     try:
         reply = request(
             f"{router}.{p.ROUTER_HISTORY}", p.encode(req), ns_host=ns_host, ns_port=ns_port, timeout=10
         )
     except Exception as exc:  # noqa: BLE001 - any failure is a clear error exit
-        print(f"tradehive history: {type(exc).__name__}: {exc}", file=sys.stderr)
-        raise typer.Exit(1) from exc
+        cliutil.fail("tradehive history", f"{type(exc).__name__}: {exc}")
     if isinstance(reply, bytes):
-        print(f"tradehive history: {p.decode(reply)}", file=sys.stderr)
-        raise typer.Exit(1)
-    out = sys.stdout if csv_path == "-" else open(csv_path, "w", newline="")  # noqa: SIM115
-    try:
-        write_bars_csv(out, reply)
-    finally:
-        if out is not sys.stdout:
-            out.close()
-    if csv_path != "-":
-        print(f"{reply.size} bars written to {csv_path}", file=sys.stderr)
+        cliutil.fail("tradehive history", str(p.decode(reply)))
+    export.write(reply, fmt, out)
+    if out != "-":
+        print(f"{reply.size} bars written to {out}", file=sys.stderr)
 
 
 @app.command("prom-sd")
@@ -122,8 +256,8 @@ def prom_sd(
     out: Annotated[str, typer.Option(help="file_sd target file to keep current")] = "targets.json",
     interval: Annotated[float, typer.Option(help="seconds between name-server lookups")] = 5.0,
     once: Annotated[bool, typer.Option("--once", help="write the file once and exit")] = False,
-    ns_host: Annotated[str, typer.Option(envvar="AGENTCORE_NS_HOST")] = "127.0.0.1",
-    ns_port: Annotated[int, typer.Option(envvar="AGENTCORE_NS_PORT")] = 9090,
+    ns_host: cliutil.NsHost = "127.0.0.1",
+    ns_port: cliutil.NsPort = 9090,
 ) -> None:
     """Keep a Prometheus file-SD target file in step with the agents registered in the name server."""
     from pathlib import Path
@@ -151,18 +285,10 @@ def prom_sd(
         pass
 
 
-def write_bars_csv(out: Any, bars: Any) -> None:
-    w = csv.writer(out)
-    w.writerow(["time", "ts_ns", "open", "high", "low", "close", "volume", "count"])
-    for b in bars:
-        ts = int(b["ts"])
-        iso = datetime.fromtimestamp(ts / 1e9, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-        w.writerow([iso, ts, repr(float(b["open"])), repr(float(b["high"])), repr(float(b["low"])),
-                    repr(float(b["close"])), repr(float(b["volume"])), int(b["count"])])  # fmt: skip
-
-
 def main() -> None:
-    app()
+    from marketcore.errors import MarketcoreError
+
+    cliutil.run(app, "tradehive", (AgentcoreError, MarketcoreError))
 
 
 if __name__ == "__main__":

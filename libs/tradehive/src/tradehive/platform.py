@@ -3,20 +3,32 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import msgspec
+from agentcore.errors import ConfigError
 from agentcore.launcher import AgentSpec, NameServerSpec, RestartPolicy, Topology
+
+if TYPE_CHECKING:
+    from tradehive.config import PlatformConfig
 
 FEEDER = "tradehive_feeder.agent:FeederAgent"
 ROUTER = "tradehive_router.agent:RouterAgent"
 BRAIN = "tradehive_brain.agent:BrainAgent"
 TRADER = "tradehive_trader.agent:TraderAgent"
 SIM_SYMBOLS = ["EURUSD", "GBPUSD", "BTCUSDT"]
+# The simulator is a demo: on 1-minute bars the default EMA 12/26 needs ~30 min of live data between crosses (its
+# first live order came after more than 5 minutes in 10 runs of `make run`), so the brains trade 1-second bars
+# there unless told otherwise. Replays keep REPLAY_TIMEFRAME.
+DEMO_TIMEFRAME = "1s"
+DEMO_TREND_PARAMS = {"fast": 5, "slow": 13}  # with 1 s bars: the first entry within ~20 s of live data
+REPLAY_TIMEFRAME = "1m"
 
 
 def data_profile(data: str, fmt: str, tz: str) -> dict[str, Any]:
     """What the recorded data imply: symbols, format, empty-bar policy and the daily session start."""
     from marketcore.io import discover
+    from marketcore.io.timezone import is_fixed
 
     found = discover(data, format=fmt, tz_offset=tz or None)  # type: ignore[arg-type]
     sets = [d for d in found if d.kind in ("quote_ticks", "trades")]
@@ -26,7 +38,9 @@ def data_profile(data: str, fmt: str, tz: str) -> dict[str, Any]:
     return {
         "symbols": sorted({d.symbol for d in sets}),
         "empty": "fill" if kinds == {"trades"} else "skip",  # Binance fills empty minutes, FXCM does not
-        "session": sets[0].tz_offset,  # a trading day starts at midnight in the data's zone (FXCM: 05:00 UTC)
+        # a trading day starts at midnight in the data's zone (FXCM: 05:00 UTC); a zone with DST has no fixed
+        # session start (the bar kernels need one): its days start at UTC midnight
+        "session": sets[0].tz_offset if is_fixed(sets[0].tz_offset) else "UTC",
     }
 
 
@@ -37,7 +51,7 @@ def build_topology(
     tz: str = "",
     symbols: list[str] | None = None,
     speed: str = "1",
-    timeframe: str = "1m",
+    timeframe: str = "",
     ns_host: str = "127.0.0.1",
     ns_port: int = 9090,
     log_level: str = "warning",
@@ -45,6 +59,10 @@ def build_topology(
     trader_config: dict[str, Any] | None = None,
     security_dir: str = "",
 ) -> Topology:
+    demo = not data and not timeframe  # the simulator with nothing chosen: the demo settings
+    timeframe = timeframe or (REPLAY_TIMEFRAME if data else DEMO_TIMEFRAME)
+    if demo and trend_params is None:
+        trend_params = dict(DEMO_TREND_PARAMS)
     if data:
         prof = data_profile(str(Path(data)), fmt, tz)
         syms = [s.upper() for s in symbols] if symbols else prof["symbols"]
@@ -86,3 +104,24 @@ def build_topology(
         restart=RestartPolicy(max_restarts=5, window_s=60.0, backoff_s=0.5),
         start_timeout=60.0,
     )
+
+
+def from_config(cfg: PlatformConfig) -> Topology:
+    """The topology of a :class:`~tradehive.config.PlatformConfig`; its ``roles`` are merged over each agent's
+    derived config (``params`` of a brain key by key)."""
+    topo = build_topology(data=cfg.data, fmt=cfg.format, tz=cfg.tz, symbols=cfg.symbols or None, speed=cfg.speed,
+                          timeframe=cfg.timeframe, ns_host=cfg.ns_host, ns_port=cfg.ns_port,
+                          log_level=cfg.log_level, security_dir=cfg.security_dir)  # fmt: skip
+    unknown = sorted(set(cfg.roles) - set(topo.agents))
+    if unknown:
+        raise ConfigError(
+            f"roles {', '.join(unknown)} are not agents of the platform ({', '.join(topo.agents)})"
+        )
+    agents = dict(topo.agents)
+    for name, extra in cfg.roles.items():
+        spec = agents[name]
+        merged = {**spec.config, **extra}
+        if isinstance(spec.config.get("params"), dict) and isinstance(extra.get("params"), dict):
+            merged["params"] = {**spec.config["params"], **extra["params"]}
+        agents[name] = msgspec.structs.replace(spec, config=merged)
+    return msgspec.structs.replace(topo, agents=agents)

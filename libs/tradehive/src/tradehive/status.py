@@ -16,9 +16,10 @@ from rich.text import Text
 
 
 class StatusBoard:
-    def __init__(self, ns_host: str, ns_port: int, replay: bool) -> None:
+    def __init__(self, ns_host: str, ns_port: int, replay: bool, live: bool = True) -> None:
         self.ns_host, self.ns_port, self.replay = ns_host, ns_port, replay
         self.console = Console()
+        self.interactive = live
         self.summarised = False
         self._prev: tuple[float, int] | None = None
         self.rate = 0.0
@@ -71,7 +72,11 @@ class StatusBoard:
         return Group(table, self.line(snap))
 
     @contextlib.contextmanager
-    def live(self) -> Iterator[Live]:
+    def live(self) -> Iterator[Live | PlainStatus]:
+        """A live display on a terminal; off a TTY or with ``--quiet``, a plain status line every 10 s."""
+        if not self.interactive:
+            yield PlainStatus(self.console)
+            return
         with Live(Text("starting..."), console=self.console, refresh_per_second=2, transient=False) as live:
             yield live
 
@@ -96,3 +101,26 @@ class StatusBoard:
             )
         table.add_row("risk rejections", str({k: n for k, n in t.get("risk_rejections", {}).items() if n}))
         self.console.print(table)
+
+
+class PlainStatus:
+    """The quiet/non-TTY stand-in for :class:`rich.live.Live`: prints the status line (the last part of what it
+    is given) at most every ``interval`` seconds, no cursor movement, so logs and pipes stay readable."""
+
+    def __init__(self, console: Console, interval: float = 10.0) -> None:
+        self.console, self.interval = console, interval
+        self._last = 0.0
+
+    def update(self, renderable: Any) -> None:
+        now = time.monotonic()
+        if now - self._last < self.interval:
+            return
+        self._last = now
+        line = renderable.renderables[-1] if isinstance(renderable, Group) else renderable
+        self.console.print(line, soft_wrap=True)
+
+    def start(self) -> None:
+        self._last = 0.0
+
+    def stop(self) -> None:
+        pass

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Final
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from marketcore.errors import TimeframeError
 
@@ -93,18 +92,18 @@ def session_offset_ns(value: SessionOffset) -> int:
 
 
 def _offset_from_text(text: str) -> int:
-    m = re.fullmatch(r"\s*(?:UTC|GMT)?\s*([+-])(\d{1,2}):?(\d{2})\s*", text)
-    if m:
-        minutes = int(m.group(2)) * 60 + int(m.group(3))
-        utc_offset = minutes if m.group(1) == "+" else -minutes
-        return (-utc_offset * 60 * _UNIT_NS["s"]) % NS_PER_DAY
+    """The session start of a fixed-offset clock (``"-05:00"``, ``"UTC+02:00"``, ``"Etc/GMT+5"``): the UTC time
+    of its local midnight. Parsed by :func:`marketcore.io.timezone.parse_tz`, the one zone parser."""
+    from marketcore.errors import DataFormatError
+    from marketcore.io.timezone import is_fixed, offset_ns
+
     try:
-        zone = ZoneInfo(text.strip())
-    except (ZoneInfoNotFoundError, ValueError) as e:
-        raise TimeframeError(f"unknown session time zone {text!r}") from e
-    probes = [datetime(2001, month, 1, tzinfo=UTC).astimezone(zone).utcoffset() for month in (1, 7)]
-    if probes[0] != probes[1] or probes[0] is None:
+        fixed = is_fixed(text)
+        offset = offset_ns(text) if fixed else 0
+    except DataFormatError as e:
+        raise TimeframeError(f"unknown session time zone {text!r}: {e}") from e
+    if not fixed:
         raise TimeframeError(
             f"time zone {text!r} has daylight saving time; only fixed offsets are supported for sessions"
         )
-    return session_offset_ns(-probes[0])
+    return (-offset) % NS_PER_DAY

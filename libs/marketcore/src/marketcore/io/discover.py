@@ -14,8 +14,13 @@ import numpy as np
 from marketcore.errors import DataFormatError, DataSourceError
 from marketcore.io._files import date_from_name, midnight_utc_ns
 from marketcore.io.binance import read_binance_klines, read_binance_trades
-from marketcore.io.lean import read_lean_daily_bars, read_lean_quote_bars, read_lean_quote_ticks
-from marketcore.io.timezone import offset_ns
+from marketcore.io.lean import (
+    LEAN_DEFAULT_TZ,
+    read_lean_daily_bars,
+    read_lean_quote_bars,
+    read_lean_quote_ticks,
+)
+from marketcore.io.timezone import offset_ns, parse_tz
 from marketcore.io.validate import OnError, SkipCounts
 
 Format = Literal["auto", "lean", "binance"]
@@ -81,7 +86,8 @@ class DataSet:
 def discover(data_dir: str | Path, format: Format = "auto", tz_offset: str | None = None) -> list[DataSet]:
     """Every data set under ``data_dir`` (recursively), sorted by kind then symbol; symbols upper-cased.
 
-    Lean data is read in ``tz_offset`` if given, else UTC-05:00 under an ``fxcm`` directory and UTC otherwise.
+    Lean data is read in ``tz_offset`` (an IANA zone or a fixed offset) if given, else in
+    :data:`~marketcore.io.lean.LEAN_DEFAULT_TZ` (FXCM's fixed UTC-05:00); the zone is never guessed from a path.
     """
     root = Path(data_dir)
     if not root.is_dir():
@@ -96,21 +102,23 @@ def discover(data_dir: str | Path, format: Format = "auto", tz_offset: str | Non
     return sorted(found, key=lambda d: (d.kind, d.symbol, d.format))
 
 
-def _lean_tz(path: Path, tz_offset: str | None) -> str:
-    if tz_offset is not None:
-        offset_ns(tz_offset)  # validate early
-        return tz_offset
-    return "-05:00" if "fxcm" in (p.lower() for p in path.resolve().parts) else "+00:00"
+def _lean_tz(tz_offset: str | None) -> str:
+    """The clock of Lean files: the one given, else :data:`~marketcore.io.lean.LEAN_DEFAULT_TZ` (never guessed
+    from the path)."""
+    tz = LEAN_DEFAULT_TZ if tz_offset is None else tz_offset
+    parse_tz(tz)  # validate early
+    return tz
 
 
 def _discover_lean(root: Path, tz_offset: str | None) -> list[DataSet]:
     groups: dict[tuple[str, Kind, str], list[DataFile]] = defaultdict(list)
+    tz = _lean_tz(tz_offset)
     for path in sorted(root.rglob("*.zip")):
-        tz = _lean_tz(path, tz_offset)
         if _LEAN_DAY_RE.match(path.name) and path.parent.parent.name in ("tick", "minute"):
             kind: Kind = "quote_ticks" if path.parent.parent.name == "tick" else "minute_quote_bars"
             try:
-                start = midnight_utc_ns(date_from_name(path), offset_ns(tz))
+                day = date_from_name(path)
+                start = midnight_utc_ns(day, offset_ns(tz, day))
             except DataFormatError:
                 continue
             groups[(path.parent.name.upper(), kind, tz)].append(DataFile(path, start, start + DAY_NS))

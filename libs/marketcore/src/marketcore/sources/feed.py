@@ -23,7 +23,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from marketcore.errors import DataSourceError
-from marketcore.sources.pacer import Pacer, Speed
+from marketcore.sources.pacer import Pacer, Speed, SpeedError, parse_speed
 from marketcore.sources.replay import ReplayBatch, ReplaySource
 from marketcore.sources.sim import DEFAULT_SYMBOLS, MarketSimulator
 
@@ -146,23 +146,6 @@ class SimulatedFeed:
 
     def close(self) -> None:
         return None
-
-
-class SpeedError(DataSourceError, ValueError):
-    """A speed that is neither a positive number nor ``"max"``."""
-
-
-def parse_speed(text: str) -> Speed:
-    """``"max"`` or a positive number (a multiple of real time)."""
-    if text == "max":
-        return "max"
-    try:
-        value = float(text)
-    except ValueError:
-        raise SpeedError(f"speed must be a positive number or 'max', not {text!r}") from None
-    if not value > 0:
-        raise SpeedError(f"speed must be > 0, not {text!r}")
-    return value
 
 
 @dataclass(frozen=True)

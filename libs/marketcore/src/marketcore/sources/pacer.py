@@ -83,9 +83,23 @@ class Pacer:
         return self._clock() - (wall0 + (self._last_data_ns - data0) / 1e9 / self._speed)
 
 
-def _check_speed(speed: Speed) -> Speed:
-    if speed == "max":
+class SpeedError(DataSourceError, ValueError):
+    """A speed that is neither a positive number nor ``"max"``."""
+
+
+def parse_speed(value: Speed | str) -> Speed:
+    """The one speed parser: ``"max"``, or a positive multiple of real time (``1``, ``"10"``, ``2.5``).
+
+    Used by the tick sources, the feeder's live ``set_speed`` and the ``tradehive`` command line."""
+    if value == "max":
         return "max"
-    if isinstance(speed, str) or not speed > 0:
-        raise DataSourceError(f"speed must be a positive number or 'max', not {speed!r}")
-    return float(speed)
+    try:
+        speed = float(value)
+    except (TypeError, ValueError):
+        raise SpeedError(f"speed must be a positive number or 'max', not {value!r}") from None
+    if isinstance(value, bool) or not speed > 0 or speed == float("inf"):
+        raise SpeedError(f"speed must be a positive number or 'max', not {value!r}")
+    return speed
+
+
+_check_speed = parse_speed

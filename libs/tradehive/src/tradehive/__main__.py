@@ -1,0 +1,5 @@
+"""``python -m tradehive``: the ``tradehive`` command."""
+
+from tradehive.cli import main
+
+main()
