@@ -47,6 +47,8 @@ FROM deps AS build
 ARG WHEELHOUSE=0
 RUN if [ "$WHEELHOUSE" = 1 ]; then set -- --no-index --find-links /tmp/wheels; fi \
  && pip install "$@" --requirement /tmp/wheels/build-requirements.txt
+# every package reads its version from ../../VERSION (the one place it is set): libs/* and services/* keep that depth
+COPY VERSION /src/VERSION
 COPY libs /src/libs
 # DL3013 (pin pip versions) does not apply to these pip installs: local source trees, not index packages.
 # hadolint ignore=DL3013
@@ -54,29 +56,29 @@ RUN pip install --no-deps --no-build-isolation --target /opt/tradehive /src/libs
 
 # ---- build-<role>: each role's own package alone in /opt/role, so a change to one role rebuilds one image.
 FROM build AS build-nameserver
-COPY services/nameserver /src/role
+COPY services/nameserver /src/services/nameserver
 # hadolint ignore=DL3013
-RUN pip install --no-deps --no-build-isolation --target /opt/role /src/role
+RUN pip install --no-deps --no-build-isolation --target /opt/role /src/services/nameserver
 
 FROM build AS build-feeder
-COPY services/feeder /src/role
+COPY services/feeder /src/services/feeder
 # hadolint ignore=DL3013
-RUN pip install --no-deps --no-build-isolation --target /opt/role /src/role
+RUN pip install --no-deps --no-build-isolation --target /opt/role /src/services/feeder
 
 FROM build AS build-router
-COPY services/router /src/role
+COPY services/router /src/services/router
 # hadolint ignore=DL3013
-RUN pip install --no-deps --no-build-isolation --target /opt/role /src/role
+RUN pip install --no-deps --no-build-isolation --target /opt/role /src/services/router
 
 FROM build AS build-brain
-COPY services/brain /src/role
+COPY services/brain /src/services/brain
 # hadolint ignore=DL3013
-RUN pip install --no-deps --no-build-isolation --target /opt/role /src/role
+RUN pip install --no-deps --no-build-isolation --target /opt/role /src/services/brain
 
 FROM build AS build-trader
-COPY services/trader /src/role
+COPY services/trader /src/services/trader
 # hadolint ignore=DL3013
-RUN pip install --no-deps --no-build-isolation --target /opt/role /src/role
+RUN pip install --no-deps --no-build-isolation --target /opt/role /src/services/trader
 
 # ---- runtime: the virtual environment, the runtime user, nothing else (no wheelhouse, build backend or
 # sources). Configuration comes only from the environment (AGENTCORE_*, TRADEHIVE_<ROLE>_*), never from files

@@ -4,7 +4,7 @@ DATA ?=
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: help sync run demo test fuzz test-unit test-integration test-system bench lint lint-docker images images-online base-image clean
+.PHONY: docs help sync run demo test fuzz test-unit test-integration test-system bench lint lint-docker images images-online base-image clean
 
 help:
 	@echo "make run [DATA=DIR]  the platform as local processes (simulator, or replay of DATA)"
@@ -13,6 +13,7 @@ help:
 	@echo "make demo            agentcore demo topology (every messaging pattern)"
 	@echo "make lint            ruff + mypy"
 	@echo "make fuzz            >= 1M mutated inputs per decoder (FUZZ_CASES=N, FUZZ_ONLY=wire,orders)"
+	@echo "make docs            API reference (mkdocs + mkdocstrings) into site/, warnings are errors"
 	@echo "make images          container images per role without a registry (local base + wheelhouse)"
 
 sync:
@@ -43,6 +44,9 @@ fuzz: sync  ## every decoder fed FUZZ_CASES (default 1M) mutated inputs; report 
 
 bench: sync
 	$(UV) run python bench/run_all.py
+
+docs: sync  ## agentcore + marketcore API reference from docstrings; --strict: any warning fails (CI runs it)
+	$(UV) run mkdocs build --strict
 
 lint: sync
 	$(UV) run ruff check libs services tests bench

@@ -124,3 +124,40 @@ def test_shell_survives_idle_and_keeps_history(agents: Any, nameserver: Any, tmp
     assert "knob 7" in out.stdout, out.stderr
     assert "Error" not in out.stderr, out.stderr
     assert (tmp_path / "agentcore" / "shell_history").exists()  # written at exit (readline)
+
+
+def test_ps_and_call_json_parse(agents: Any, nameserver: Any) -> None:
+    import json
+    import subprocess
+    import sys
+
+    agents.spawn("jsonable")
+    port = ["--ns-port", str(nameserver.port)]
+    ps = subprocess.run([sys.executable, "-m", "agentcore", "ps", "--json", *port], capture_output=True,
+                        text=True, timeout=60)  # fmt: skip
+    rows = json.loads(ps.stdout)
+    assert ps.returncode == 0 and [r["name"] for r in rows] == ["jsonable"] and rows[0]["state"] == "ready"
+    call = subprocess.run([sys.executable, "-m", "agentcore", "call", "jsonable", "status", "--json", *port],
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert call.returncode == 0 and json.loads(call.stdout)["name"] == "jsonable"
+    assert len(call.stdout.strip().splitlines()) == 1  # --json: one compact line
+    missing = subprocess.run([sys.executable, "-m", "agentcore", "call", "nobody", "status", *port],
+                             capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert missing.returncode == 1 and "no agent named 'nobody'" in missing.stderr
+
+
+def test_up_exits_1_when_agents_gave_up(nameserver: Any, tmp_path: Any, free_port: Any) -> None:
+    """``agentcore up`` used to exit 0 (and keep waiting) after every agent gave up."""
+    import subprocess
+    import sys
+
+    topo = tmp_path / "crash.yaml"
+    topo.write_text(
+        f"nameserver: {{host: 127.0.0.1, port: {free_port()}}}\n"
+        "restart: {max_restarts: 1, window_s: 60, backoff_s: 0.1}\n"
+        "agents:\n  crashy:\n    class: agentcore.testing:Crashy\n"
+    )
+    res = subprocess.run([sys.executable, "-m", "agentcore", "up", str(topo), "--quiet"], capture_output=True,
+                         text=True, timeout=90)  # fmt: skip
+    assert res.returncode == 1, res.stderr[-2000:]
+    assert "gave up" in res.stderr

@@ -61,6 +61,16 @@ def test_tradehive_run_simulator_end_to_end(tmp_path: Path) -> None:
         ]
         assert all(float(r["low"]) <= float(r["open"]) <= float(r["high"]) for r in rows)
         assert [int(r["ts_ns"]) for r in rows] == sorted(int(r["ts_ns"]) for r in rows)
+        res = _cli("tradehive", "history", "EURUSD", "--price", "mid", "--json", "--last", "50", port=port)
+        assert res.returncode == 0, res.stderr
+        bars = json.loads(res.stdout)
+        assert len(bars) == 50 and list(bars[0])[:7] == list(rows[0])[:7]
+        res = _cli("tradehive", "history", "EURUSD", "--format", "parquet", "--out", str(tmp_path / "e.parquet"),
+                   port=port)  # fmt: skip
+        assert res.returncode == 0, res.stderr
+        import pyarrow.parquet as pq
+
+        assert pq.read_table(tmp_path / "e.parquet").num_rows >= len(rows)
         # live parameter change through Pyro, visible in status()
         res = _cli("agentcore.cli", "call", "brain-trend", "set_param", "fast", "7", port=port)
         assert res.returncode == 0 and json.loads(res.stdout) == 12

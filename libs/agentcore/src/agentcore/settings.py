@@ -1,4 +1,9 @@
-"""Typed, frozen settings read from environment variables with one prefix; unknown keys are errors."""
+"""Typed, frozen settings read from environment variables with one prefix; unknown keys are errors.
+
+Kept hand-written (issue 14) rather than pydantic-settings: ~100 lines on msgspec, already a dependency (one
+fewer package in every image), and it refuses an unknown ``AGENTCORE_*`` variable, naming the valid ones: a typo
+such as ``AGENTCORE_NS_PROT`` is an exit-2 error instead of a silently ignored setting.
+"""
 
 from __future__ import annotations
 

@@ -3,6 +3,11 @@
 One pass over the bytes, no Python objects per row. Decimal numbers up to 18 significant digits with at most
 22 fractional digits are converted exactly like ``float()`` (integer mantissa over an exact power of ten).
 Rows that do not parse are flagged (``ok = False``) with their 1-based line number, never guessed.
+
+Kept hand-written (issue 14) for measured reasons: on a real FXCM day (EURUSD 2014-05-08, 167,465 lines) it takes
+73 ms against 82 ms for pandas' C engine and 167 ms for ``np.loadtxt`` (medians, shared 2-core machine,
+2026-11-30), and unlike both it gives ``float()``-exact values and a per-line verdict for bad rows (the feeder
+skips and counts them instead of failing a whole day), with no pandas at run time.
 """
 
 from __future__ import annotations
