@@ -85,7 +85,7 @@ def test_bad_environment_is_one_line_exit_2_with_valid_values() -> None:
 
 def test_version_from_one_place_and_python_m() -> None:
     version = (ROOT / "VERSION").read_text().strip()
-    for dist in ("agentcore", "marketcore", "tradehive", "tradehive-feeder", "tradehive-router",
+    for dist in ("agentcore", "marketcore", "tradehive", "tradehive-nameserver", "tradehive-feeder", "tradehive-router",
                  "tradehive-brain", "tradehive-trader"):  # fmt: skip
         assert metadata.version(dist) == version, dist
     for prog in ("agentcore", "tradehive"):

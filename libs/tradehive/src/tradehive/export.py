@@ -37,8 +37,13 @@ def write_csv(out: Any, bars: np.ndarray) -> None:
 
 def write_parquet(path: str, bars: np.ndarray) -> None:
     """Columns as typed arrays (time a UTC nanosecond timestamp), straight from the NumPy fields."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError as exc:  # an optional dependency: the images do not carry it
+        from agentcore.errors import ConfigError
+
+        raise ConfigError("Parquet output needs pyarrow: pip install 'tradehive[parquet]'") from exc
 
     ts = np.ascontiguousarray(bars["ts"], dtype=np.int64)
     table = pa.table({
