@@ -90,9 +90,13 @@ def run(
         bool | None, typer.Option("--exit-at-end/--stay-up", help="stop when a finite replay ends")
     ] = None,
     ns_host: Annotated[
-        str | None, typer.Option("--ns-host", help="name server host [default: 127.0.0.1]")
+        str | None,
+        typer.Option("--ns-host", envvar="AGENTCORE_NS_HOST", help="name server host [default: 127.0.0.1]"),
     ] = None,
-    ns_port: Annotated[int | None, typer.Option("--ns-port", help="name server port [default: 9090]")] = None,
+    ns_port: Annotated[
+        int | None,
+        typer.Option("--ns-port", envvar="AGENTCORE_NS_PORT", help="name server port [default: 9090]"),
+    ] = None,
     log_level: Annotated[LogLevel | None, typer.Option(help="agents' log level [default: warning]")] = None,
     security_dir: Annotated[
         str | None,
