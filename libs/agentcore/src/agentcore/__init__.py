@@ -18,6 +18,7 @@ _EXPORTS = {
     "AgentSettings": "agentcore.settings",
     "NoConfig": "agentcore.settings",
     "AgentProcess": "agentcore.process",
+    "AgentProxy": "agentcore.proxy",
     "spawn": "agentcore.process",
     "AgentcoreError": "agentcore.errors",
     "CommunicationError": "agentcore.errors",
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
         WireError,
     )  # fmt: skip
     from agentcore.process import AgentProcess, spawn
+    from agentcore.proxy import AgentProxy
     from agentcore.remoting import remote
     from agentcore.settings import AgentSettings, NoConfig
     from agentcore.wire import Message
@@ -59,6 +61,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "Agent",
     "AgentProcess",
+    "AgentProxy",
     "AgentSettings",
     "AgentcoreError",
     "CommunicationError",
