@@ -4,10 +4,11 @@ DATA ?=
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: docs help sync run demo test fuzz test-unit test-integration test-system bench lint lint-docker images images-online base-image clean
+.PHONY: docs help sync run viz demo test fuzz test-unit test-integration test-system bench lint lint-docker images images-online base-image clean
 
 help:
 	@echo "make run [DATA=DIR]  the platform as local processes (simulator, or replay of DATA)"
+	@echo "make viz             the live chart against the running platform (ARGS: tradehive viz --help)"
 	@echo "make test            the whole test suite (unit, integration, system)"
 	@echo "make bench           benchmarks (numbers printed, nothing asserted)"
 	@echo "make demo            agentcore demo topology (every messaging pattern)"
@@ -22,6 +23,9 @@ sync:
 
 run: sync
 	$(UV) run tradehive run $(if $(DATA),--data $(DATA)) $(ARGS)
+
+viz: sync
+	$(UV) run tradehive viz $(ARGS)
 
 demo: sync
 	$(UV) run agentcore up examples/demo.yaml

@@ -289,6 +289,17 @@ def prom_sd(
         pass
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def viz(ctx: typer.Context) -> None:
+    """Open the live chart against the running platform (options: tradehive viz --help)."""
+    try:
+        from tradehive_viz.app import main as viz_main
+    except ImportError as exc:
+        print(f"tradehive viz: the chart is not installed ({exc}); uv sync installs it", file=sys.stderr)
+        raise typer.Exit(1) from exc
+    raise typer.Exit(viz_main(list(ctx.args)))
+
+
 def main() -> None:
     from marketcore.errors import MarketcoreError
 

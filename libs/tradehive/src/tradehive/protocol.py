@@ -124,7 +124,7 @@ class OrderAck(_Record, frozen=True, tag="order_ack"):
 class PositionReport(_Record, frozen=True, tag="positions"):
     trader: str
     ts_ns: int
-    positions: dict[str, dict[str, float]]
+    positions: dict[str, dict[str, float | None]]  # None: unknown (a flat position's average price)
     realised_pnl: float
     unrealised_pnl: float
     fees: float

@@ -1,0 +1,1 @@
+"""Tradehive chart agent."""
