@@ -40,7 +40,7 @@ def test_tick_moves_only_forming_then_closed_bar_appends_one(viz, stack, qtbot) 
     for _attempt in range(4):  # a bar may close while we wait for a tick: start again from the new candle
         qtbot.waitUntil(lambda: s.forming is not None, timeout=20_000)
         chart.refresh()
-        n0, closed0, recorded0 = len(s), s.bars.copy(), chart.candles.recorded
+        n0, closed0, dropped0 = len(s), s.bars.copy(), chart.candles.dropped
         forming0, fv0 = s.forming.copy(), s.forming_version
         # a tick (or partial) changes the forming candle while no bar closes
         qtbot.waitUntil(lambda: s.forming_version > fv0 or len(s) != n0, timeout=20_000)  # noqa: B023
@@ -49,7 +49,7 @@ def test_tick_moves_only_forming_then_closed_bar_appends_one(viz, stack, qtbot) 
     chart.refresh()
     assert len(s) == n0
     assert np.array_equal(s.bars, closed0), "a tick changed a closed candle"
-    assert chart.candles.recorded == recorded0, "a tick re-recorded cached candle pictures"
+    assert chart.candles.dropped == dropped0, "a tick invalidated cached candle pictures"
     moved = s.forming
     assert (moved["count"], moved["close"], moved["high"], moved["low"]) != (
         forming0["count"], forming0["close"], forming0["high"], forming0["low"])  # fmt: skip
@@ -58,7 +58,7 @@ def test_tick_moves_only_forming_then_closed_bar_appends_one(viz, stack, qtbot) 
     assert len(s) == n0 + 1
     assert np.array_equal(s.bars[:n0], closed0)
     chart.refresh()
-    assert chart.candles.recorded - recorded0 <= 2  # only the last chunk (per zoom level in use) re-recorded
+    assert chart.candles.dropped - dropped0 <= 2  # only the last chunk (per zoom level in use) re-recorded
     router = stack.bars(start_ns=int(s.bars["ts"][-1]), end_ns=int(s.bars["ts"][-1]) + 1)
     assert router.size == 1 and all(router[f][0] == s.bars[f][-1] for f in FIELDS)
 

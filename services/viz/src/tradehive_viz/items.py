@@ -45,6 +45,7 @@ class _ChunkedBars(pg.GraphicsObject):
         self._merged: dict[int, np.ndarray] = {}  # merge level -> merged closed bars
         self._bounds = QtCore.QRectF()
         self.recorded = 0  # pictures recorded (benchmarks and tests read it)
+        self.dropped = 0  # cached pictures invalidated by changed closed bars
         self.setFlag(self.GraphicsItemFlag.ItemUsesExtendedStyleOption)
 
     # -- invalidation (called by the window's repaint timer) --------------------------------------------------
@@ -52,11 +53,13 @@ class _ChunkedBars(pg.GraphicsObject):
         """Closed bars from ``index`` on changed (None: only the forming bar changed)."""
         if index is not None:
             if index <= 0:
+                self.dropped += len(self._pictures)
                 self._pictures.clear()
                 self._merged.clear()
             else:
                 for key in [k for k in self._pictures if (k[1] + 1) * CHUNK * k[0] > index]:
                     del self._pictures[key]
+                    self.dropped += 1
                 self._merged.clear()
         self._update_bounds()
         self.update()
