@@ -138,7 +138,25 @@ COPY --from=build-trader /opt/role /opt/tradehive
 ENTRYPOINT ["python", "-m", "agentcore.agent", "tradehive_trader.agent:TraderAgent"]
 CMD ["--name", "trader"]
 
-# ---- viz (to come, services/viz): the desktop chart agent. Its stage goes HERE, last, because it is the
-# heavy one (PySide6, X11/GL client libraries): a `build-viz` stage like the others plus
-#   FROM agent AS viz   (or FROM runtime, if the chart serves no /readyz)
-# with its extra apt/pip layer first in the stage, so the other roles never build or carry it.
+# ---- viz: the desktop chart agent (services/viz: PySide6 + PyQtGraph). Last, because it is the heavy one: its
+# X11/GL client libraries are installed in this stage only, so the other roles never build or carry them.
+# Run with an X server: compose profile "viz" mounts /tmp/.X11-unix and passes DISPLAY (README, Chart).
+FROM build AS build-viz
+COPY services/viz /src/services/viz
+# hadolint ignore=DL3013
+RUN pip install --no-deps --no-build-isolation --target /opt/role /src/services/viz
+
+FROM agent AS viz
+USER 0:0
+# Qt's xcb platform plugin and its GL/font dependencies (Debian names; versions follow the base image).
+# hadolint ignore=DL3008
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libgl1 libegl1 libglib2.0-0 libfontconfig1 libdbus-1-3 \
+        libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 \
+        libxcb-xinerama0 libxcb-randr0 libxcb-render-util0 libxcb-image0 libxcb-xkb1 libx11-xcb1 fonts-dejavu-core \
+ && rm -rf /var/lib/apt/lists/*
+USER 10001:10001
+ENV QT_QPA_PLATFORM=xcb \
+    PYQTGRAPH_QT_LIB=PySide6
+COPY --from=build-viz /opt/role /opt/tradehive
+ENTRYPOINT ["python", "-m", "tradehive_viz.app"]
