@@ -46,11 +46,14 @@ ENTRY_POINT_GROUP = "marketcore.venues"
 class VenueCapabilities(msgspec.Struct, frozen=True):
     """What a venue does itself. ``brackets``: it holds SL/TP children (else the engine emulates them);
     ``replace``: it amends working orders; ``quotes``: it matches against the quotes fed to ``on_quote``
-    (a simulator; a broker has its own market and ignores them)."""
+    (a simulator; a broker has its own market and ignores them); ``journaled``: the venue's own state is
+    written in the engine's journal transactions (the paper venue on the journal's store), so an order needs
+    no separate durable "sent" record before the venue sees it (one fsync per order instead of two)."""
 
     brackets: bool = False
     replace: bool = True
     quotes: bool = False
+    journaled: bool = False
 
 
 class VenueOrder(msgspec.Struct, frozen=True):

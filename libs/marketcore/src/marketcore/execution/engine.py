@@ -245,8 +245,8 @@ class ExecutionEngine:
         if cmd.has_bracket and not self.venue.capabilities.brackets:  # held here (emulated)
             venue_cmd = msgspec.structs.replace(cmd, stop_loss=None, take_profit=None)
         self._record(Sent(cmd))
-        if self.journal is not None:
-            self.journal.commit()  # durable before the venue sees it: at most once, even across a crash
+        if self.journal is not None and not self.venue.capabilities.journaled:
+            self.journal.commit()  # durable before an outside venue sees it: at most once, even across a crash
         self._apply(self.venue.submit(venue_cmd, now))
 
     def _apply(self, events: Iterable[OrderEvent]) -> None:

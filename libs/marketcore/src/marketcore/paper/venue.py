@@ -129,7 +129,7 @@ class PaperVenue:
         self.instruments = instruments or InstrumentRegistry.default()
         self.clock: Clock = clock or WallClock()
         self._capabilities = VenueCapabilities(
-            brackets=self.config.supports_brackets, replace=True, quotes=True
+            brackets=self.config.supports_brackets, replace=True, quotes=True, journaled=store is not None
         )
         self._net: dict[str, float] = {}
         self._listener: EventListener | None = None
