@@ -44,10 +44,14 @@ class Policy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     # Pyro methods an agent certificate may call (every other @remote method needs an operator certificate)
     agent_methods: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_AGENT_METHODS))
     sans: list[str] = []  # extra DNS names / IP addresses on every certificate
+    hosts: dict[str, list[str]] = {}  # identity -> extra DNS names on its certificate (e.g. brain-trend)
     days: int = 365
 
     def identities(self) -> list[str]:
         return [NAMESERVER, *self.roles, *self.operators]
+
+    def sans_of(self, identity: str) -> list[str]:
+        return [*self.sans, *self.hosts.get(identity, [])]
 
     def role_of(self, identity: str) -> str:
         return OPERATOR if identity in self.operators else identity
@@ -125,7 +129,7 @@ def _sans(identity: str, extra: list[str]) -> list[object]:
     from cryptography import x509
 
     names: list[object] = []
-    for host in ["localhost", identity, f"*.{identity}", "127.0.0.1", "::1", *extra]:
+    for host in ["localhost", identity, "127.0.0.1", "::1", *extra]:
         try:
             names.append(x509.IPAddress(ipaddress.ip_address(host)))
         except ValueError:
@@ -192,7 +196,13 @@ def init(directory: str | Path, policy_path: str | Path | None = None, roles: li
     (d / "policy.yaml").write_text(yaml.safe_dump(msgspec.to_builtins(policy), sort_keys=False))
     make_ca(d)
     for identity in policy.identities():
-        issue(d, identity, operator=identity in policy.operators, sans=policy.sans, days=policy.days)
+        issue(
+            d,
+            identity,
+            operator=identity in policy.operators,
+            sans=policy.sans_of(identity),
+            days=policy.days,
+        )
     return policy
 
 

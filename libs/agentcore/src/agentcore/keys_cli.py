@@ -42,7 +42,9 @@ def issue(
     if identity not in pol.identities():
         print(f"{identity!r} is not in {directory}/policy.yaml; add it there first", file=sys.stderr)
         raise typer.Exit(2)
-    home = keys.issue(directory, identity, operator=identity in pol.operators, sans=pol.sans, days=pol.days)
+    home = keys.issue(
+        directory, identity, operator=identity in pol.operators, sans=pol.sans_of(identity), days=pol.days
+    )
     print(f"issued {identity} in {home}")
 
 

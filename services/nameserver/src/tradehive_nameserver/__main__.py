@@ -21,7 +21,12 @@ def main() -> int:
     logs.bind_agent("nameserver", "nameserver")
     try:
         serve(
-            settings.host, settings.port, settings.advertise, settings.storage or None, settings.comm_timeout
+            settings.host,
+            settings.port,
+            settings.advertise,
+            settings.storage or None,
+            settings.comm_timeout,
+            security_dir=settings.security_dir,
         )
     except KeyboardInterrupt:  # SIGTERM (serve turns it into an interrupt) or Ctrl-C: a clean stop
         pass

@@ -19,6 +19,9 @@ class NameServerSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unkno
     advertise: str = ""  # host in the URIs it hands out (the compose service / k8s Service name)
     storage: str = ""  # e.g. sql:/var/lib/ns/ns.sqlite; empty: in memory
     comm_timeout: float = 2.0
+    security_dir: str = (
+        ""  # keys directory (agentcore keys init / a mounted Secret): TLS + client certificates
+    )
     log_level: str = "info"
     log_format: str = "auto"
 
