@@ -126,9 +126,20 @@ def test_zeromq_allow_lists(secure: Any, refused: Any) -> None:
         router.send_data("orders", {"intent": "buy"})
         time.sleep(0.5)
         assert trader.summary("orders")["counts"].get("orders", 0) == 0  # no order arrived from anyone
-        f = refused(feeder.status()["metrics_url"])
-        t = wait_until(lambda: (c := refused(trader.status()["metrics_url"])).get(("orders", "role_not_allowed"))
-                       and c, 10, message="trader refusals")  # fmt: skip
+        f_url, t_url = feeder.status()["metrics_url"], trader.status()["metrics_url"]
+        f_want = [("ticks", "no_curve"), ("ticks", "unknown_key")]
+        t_want = [
+            ("orders", "no_curve"),
+            ("orders", "unknown_key"),
+            ("events", "no_curve"),
+            ("orders", "role_not_allowed"),
+        ]
+        f = wait_until(
+            lambda: (c := refused(f_url)) and all(k in c for k in f_want) and c, 20, message="feeder"
+        )
+        t = wait_until(
+            lambda: (c := refused(t_url)) and all(k in c for k in t_want) and c, 20, message="trader"
+        )
         assert f[("ticks", "no_curve")] >= 1 and f[("ticks", "unknown_key")] >= 1
         assert t[("orders", "no_curve")] >= 1 and t[("orders", "unknown_key")] >= 1
         assert t[("events", "no_curve")] >= 1
