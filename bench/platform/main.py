@@ -1,4 +1,5 @@
-"""Platform benchmarks (issue 3): tick->order latency through the four processes vs osBrain, full-replay time.
+"""Platform benchmarks (issues 3, 11): tick->order latency through the four processes vs a raw pyzmq relay,
+the agentcore relay and osBrain; full-replay time.
 
 Run: ``uv run python bench/platform/main.py [--quick] [--runs N] [--seconds S] [--rates 1000,5000,...]
 [--no-osbrain] [--no-replay] [--ns-port P]``; writes the tables to bench/results/platform.md too.
@@ -9,13 +10,15 @@ Run: ``uv run python bench/platform/main.py [--quick] [--runs N] [--seconds S] [
      ``tick_echo`` (one market order per tick batch, DEALER with acks), trader (risk, paper venue, portfolio,
      events); only the feeder (paced, stamps) and the trader (notes arrival) are bench subclasses;
    * **agentcore relay** — four bare agentcore agents that only relay (the fabric's share);
+   * **raw pyzmq relay** — the same relay as four plain pyzmq processes (``raw_relay.py``): the floor;
    * **osBrain relay** — the same relay on osBrain 0.6.5 (.bench/osbrain-venv).
    Latency = trader arrival - feeder stamp of the tick (same clock, one machine); loss = 1 - orders/ticks.
    A rate whose backlog does not drain within 10 s ends that pipeline's sweep (higher rates: not run).
 2. Full replay: every FXCM tick (13 days x EURUSD, NZDUSD) through ``tradehive run``'s topology at max speed,
    start to the router having ingested the last batch; plus the same work staged in one process.
 3. Headline rows of the other results files in bench/results (never re-run here).
-Nothing is asserted: medians, min-max over runs, ratios against osBrain measured in the same run.
+Nothing is asserted: medians, min-max over runs, ratios against the raw relay (and osBrain) measured in the
+same run, the systems interleaved run after run. CPU per tick is summed over the four processes.
 """
 
 from __future__ import annotations
@@ -41,13 +44,15 @@ sys.path.insert(0, str(HERE))
 os.environ["PYTHONPATH"] = os.pathsep.join([str(HERE), *filter(None, [os.environ.get("PYTHONPATH")])])
 
 import latency  # noqa: E402
+import raw_relay  # noqa: E402
 import replay  # noqa: E402
 
 OB_VENV = ROOT / ".bench" / "osbrain-venv"
 OB_PY = OB_VENV / "bin" / "python"
 DATA = Path(os.environ.get("TRADEHIVE_DATA", ROOT.parent / "shared" / "data"))
 NO_PARTIALS = "tradehive, no partial bars"
-SYSTEMS = ("tradehive", NO_PARTIALS, "agentcore relay", "osBrain relay")
+RAW = "raw pyzmq relay"
+SYSTEMS = ("tradehive", NO_PARTIALS, "agentcore relay", RAW, "osBrain relay")
 
 
 # -- osBrain -------------------------------------------------------------------------------------------------
@@ -114,50 +119,87 @@ def by_rate(sweeps: list[list[dict[str, Any]]], rate: float) -> list[dict[str, A
 
 def latency_table(results: dict[str, list[list[dict[str, Any]]]], rates: list[float]) -> str:
     head = ["rate (ticks/s)", "system", "runs", "p50", "p50 min–max", "p99", "p99 min–max", "loss", "drain",
-            "p50 / osBrain"]  # fmt: skip
+            "p50 / raw", "p99 / raw", "p50 / osBrain"]  # fmt: skip
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for rate in rates:
         ob = by_rate(results.get("osBrain relay", []), rate)
         ob_p50 = med([r["p50_us"] for r in ob])
+        raw = by_rate(results.get(RAW, []), rate)
+        raw_p50, raw_p99 = med([r["p50_us"] for r in raw]), med([r["p99_us"] for r in raw])
         for system in SYSTEMS:
             rs = by_rate(results.get(system, []), rate)
             if system not in results:
                 continue
             if not rs:
                 lines.append(
-                    f"| {rate:,.0f} | {system} | 0 | not run: saturated at a lower rate | | | | | | |"
+                    f"| {rate:,.0f} | {system} | 0 | not run: saturated at a lower rate | | | | | | | | |"
                 )
                 continue
             p50s, p99s = [r["p50_us"] for r in rs], [r["p99_us"] for r in rs]
-            p50 = med(p50s)
+            p50, p99 = med(p50s), med(p99s)
+            r50 = f"{p50 / raw_p50:.2f}" if raw and system != RAW and not math.isnan(raw_p50) else ""
+            r99 = f"{p99 / raw_p99:.2f}" if raw and system != RAW and not math.isnan(raw_p99) else ""
             ratio = f"{p50 / ob_p50:.2g}" if ob and ob_p50 and not math.isnan(ob_p50) else "–"
             drain = max(r["drain_s"] for r in rs)
             loss = fmt(med([r["loss_pct"] for r in rs]), "%")
-            if system != "osBrain relay":  # sequence numbers tell drops from a backlog still in flight
+            if system not in (
+                "osBrain relay",
+                RAW,
+            ):  # sequence numbers tell drops from a backlog still in flight
                 gaps = sum(r["gaps"] + r["feeder_dropped"] for r in rs)
                 loss += f" ({gaps} gaps)" if drain >= 10 or gaps else ""
             drained = f"{drain:.1f} s" + (" (cap)" if drain >= 10 else "")
             cells = [
                 f"{rate:,.0f}", system, str(len(rs)), fmt(p50, "us"), span(p50s), fmt(med(p99s), "us"),
-                span(p99s), loss, drained, ratio if system != "osBrain relay" else "",
+                span(p99s), loss, drained, r50, r99, ratio if system != "osBrain relay" else "",
             ]  # fmt: skip
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
+def saturation(results: dict[str, list[list[dict[str, Any]]]], rates: list[float]) -> str:
+    """Per system: the highest rate it kept up with (zero loss, drained, median p50 under 10 ms)."""
+    out = ["Where each system saturates (keeps up = zero loss, backlog drained, median p50 < 10 ms):", ""]
+    for system in SYSTEMS:
+        if system not in results:
+            continue
+        ok = None
+        for rate in rates:
+            rs = by_rate(results[system], rate)
+            if not rs or med([r["loss_pct"] for r in rs]) > 0 or med([r["p50_us"] for r in rs]) >= 10_000:
+                break
+            ok = rate
+        bad = next((r for r in rates if ok is None or r > ok), None)
+        keeps = f"keeps up to {ok:,.0f} ticks/s" if ok else "saturated at the lowest rate"
+        out.append(f"- {system}: {keeps}" + (f", saturated at {bad:,.0f}" if bad else " (every rate run)"))
+    return "\n".join(out)
+
+
 def cpu_table(results: dict[str, list[list[dict[str, Any]]]], rates: list[float]) -> str:
     roles = ("feeder", "router", "brain", "trader")
-    head = ["rate", "system", *[f"{r} µs/tick" for r in roles], "sum µs/tick"]
+    head = ["rate", "system", *[f"{r} µs/tick" for r in roles], "sum µs/tick", "sum / agentcore relay",
+            "sum / raw"]  # fmt: skip
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+
+    def total(system: str, rate: float) -> float:
+        rs = by_rate(results.get(system, []), rate)
+        return sum(med([r[f"cpu_us_per_tick_{role}"] for r in rs]) for role in roles) if rs else math.nan
+
     for rate in rates:
-        for system in ("tradehive", NO_PARTIALS, "agentcore relay"):
+        relay, raw = total("agentcore relay", rate), total(RAW, rate)
+        for system in ("tradehive", NO_PARTIALS, "agentcore relay", RAW):
             rs = by_rate(results.get(system, []), rate)
             if not rs:
                 continue
             vals = [med([r[f"cpu_us_per_tick_{role}"] for r in rs]) for role in roles]
+            ratios = [
+                f"{sum(vals) / base:.2f}" if base and not math.isnan(base) else "–" for base in (relay, raw)
+            ]
             lines.append(
                 "| "
-                + " | ".join([f"{rate:,.0f}", system, *[f"{v:.0f}" for v in vals], f"{sum(vals):.0f}"])
+                + " | ".join(
+                    [f"{rate:,.0f}", system, *[f"{v:.0f}" for v in vals], f"{sum(vals):.0f}", *ratios]
+                )
                 + " |"
             )
     return "\n".join(lines)
@@ -256,7 +298,7 @@ def main() -> None:
     ap.add_argument(
         "--seconds", type=float, default=0.0, help="seconds of ticks per rate (default 1, quick 0.5)"
     )
-    ap.add_argument("--rates", default="1000,5000,10000,20000,50000")
+    ap.add_argument("--rates", default="1000,10000,20000,50000,100000")
     ap.add_argument("--variant-runs", type=int, default=1, help="runs without partial bars (0: skip)")
     ap.add_argument("--no-osbrain", action="store_true")
     ap.add_argument("--no-replay", action="store_true")
@@ -271,8 +313,10 @@ def main() -> None:
     t_start = time.monotonic()
     load0 = os.getloadavg()
 
-    results: dict[str, list[list[dict[str, Any]]]] = {"tradehive": [], "agentcore relay": []}
-    for i in range(runs):
+    results: dict[str, list[list[dict[str, Any]]]] = {"tradehive": [], "agentcore relay": [], RAW: []}
+    for i in range(runs):  # interleaved: every system sees the same machine load, run after run
+        print(f"latency run {i + 1}/{runs}: {RAW} ...", flush=True)
+        results[RAW].append(raw_relay.sweep(rates, seconds, args.ns_port + 10))
         print(f"latency run {i + 1}/{runs}: tradehive ...", flush=True)
         results["tradehive"].append(latency.sweep(rates, seconds, latency.topology(args.ns_port)))
         print(f"latency run {i + 1}/{runs}: agentcore relay ...", flush=True)
@@ -299,7 +343,7 @@ def main() -> None:
     th = results["tradehive"]
     startup = med([sw[0]["startup_s"] for sw in th if sw])
     text = "\n".join([
-        "# Platform benchmarks (issue 3)", "",
+        "# Platform benchmarks (issues 3, 11)", "",
         f"`{cmd.strip()}` — {dt.datetime.now().isoformat(timespec='seconds')}, {platform.node()}, "
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}, "
         f"load average {load0[0]:.2f} at the start, "
@@ -314,9 +358,11 @@ def main() -> None:
         "osBrain 0.6.5. Drain = wait after the last tick until the trader went quiet; "
         "\"(cap)\" = a backlog still in flight after 10 s (the sweep stops there; loss then counts orders "
         "not yet delivered; \"gaps\" = messages really dropped, from sequence numbers). "
-        "Targets (tradehive): p50 ≤ 150 µs and p99 ≤ 1 ms at 10k ticks/s with zero loss; "
-        "zero loss up to ≥ 50k.",
-        "", latency_table(results, rates), "",
+        "*raw pyzmq relay*: the agentcore relay's four stages as plain pyzmq processes (same messages, "
+        "pacing and transport): the floor every ratio is read against. "
+        "Targets (issue 11, tradehive): p50 ≤ 2x raw and p99 ≤ 1 ms at 1k and 10k ticks/s; zero loss and "
+        "p99 ≤ 20 ms at 50k; CPU per tick summed over the four processes ≤ 1.5x the agentcore relay's at 10k.",
+        "", latency_table(results, rates), "", saturation(results, rates), "",
         "CPU time per tick of each process (user+sys from /proc, median of runs; includes idle wake-ups, so "
         "low rates cost more per tick):", "", cpu_table(results, rates), "",
         f"tradehive pipeline start-up (name server + 4 agents ready, fork): {startup:.2f} s.", "",
