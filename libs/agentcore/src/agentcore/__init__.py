@@ -15,6 +15,7 @@ _EXPORTS = {
     "Agent": "agentcore.agent",
     "remote": "agentcore.remoting",
     "Message": "agentcore.wire",
+    "batch_handler": "agentcore.sockets",
     "AgentSettings": "agentcore.settings",
     "NoConfig": "agentcore.settings",
     "AgentProcess": "agentcore.process",
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from agentcore.proxy import AgentProxy
     from agentcore.remoting import remote
     from agentcore.settings import AgentSettings, NoConfig
+    from agentcore.sockets import batch_handler
     from agentcore.wire import Message
 
 
@@ -73,6 +75,7 @@ __all__ = [
     "RequestTimeout",
     "ResolveError",
     "WireError",
+    "batch_handler",
     "remote",
     "spawn",
 ]

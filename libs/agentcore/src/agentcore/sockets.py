@@ -1,7 +1,19 @@
 """Socket patterns, handler resolution and per-message dispatch.
 
-Everything about a handler (which one, for which topic prefix) is resolved when a socket is bound or connected
-and cached per topic, never inspected per message: that is what keeps the receive path cheap.
+Everything about a handler (which one, for which topic prefix, whether it takes batches) is resolved when a
+socket is bound or connected and cached per topic, never inspected per message: that is what keeps the receive
+path cheap.
+
+The hot path calls pyzmq's backend socket methods directly (the public ``zmq.Socket`` wrappers add Python
+frames per call): one ``send`` per frame (a multipart message is queued atomically once its first frame is),
+one ``recv`` per frame into plain bytes (a numpy payload as one zero-copy frame), one ``RCVMORE`` read per frame
+(so that a message with too few or too many frames is counted as malformed without eating its neighbour).
+
+**Natural batching.** :meth:`Channel.drain` takes everything queued on the socket (up to ``DRAIN_MAX``). A
+handler marked with :func:`batch_handler` receives the consecutive messages it handles as one ``list`` (at most
+``BATCH_MAX``) instead of one call per message: at low rates a batch is one message (latency stays per message),
+at high rates the per-call cost is paid once per batch. Order is kept: a batch is delivered as soon as a message
+for another handler comes next.
 """
 
 from __future__ import annotations
@@ -17,7 +29,10 @@ from agentcore.errors import ConfigError, WireError
 from agentcore.metrics import SocketStats
 from agentcore.wire import Message
 
+_perf = time.perf_counter
+
 Handler = Callable[[Message], Any]
+BatchHandler = Callable[[list[Message]], Any]
 ErrorHook = Callable[[str, BaseException], None]
 
 PATTERNS: dict[str, int] = {
@@ -29,12 +44,29 @@ PEER: dict[str, str] = {
     "REP": "REQ", "REQ": "REP", "ROUTER": "DEALER", "DEALER": "ROUTER",
 }  # fmt: skip
 RECEIVING = frozenset({"SUB", "PULL", "REP", "ROUTER", "DEALER"})
-_MORE_NB = zmq.SNDMORE | zmq.NOBLOCK
+_NB = int(zmq.NOBLOCK)
+_MORE_NB = int(zmq.SNDMORE | zmq.NOBLOCK)
 _RCVMORE = int(zmq.RCVMORE)
-# the backend's own getsockopt: pyzmq's public one wraps the option in an enum first, which costs more
-# than the recv itself; RCVMORE is read once per frame, so this is most of the per-message overhead saved
-_getsockopt: Callable[[Any, int], Any] = getattr(zmq.backend.Socket, "get", zmq.Socket.getsockopt)
+# the backend's own methods: pyzmq's public ones add a Python frame (and, for getsockopt, an enum) per call
+_Backend: Any = getattr(zmq, "backend", None)
+_getsockopt: Callable[[Any, int], Any] = getattr(_Backend.Socket, "get", zmq.Socket.getsockopt)
+_bsend: Callable[..., Any] = getattr(_Backend.Socket, "send", zmq.Socket.send)
+_brecv: Callable[..., Any] = getattr(_Backend.Socket, "recv", zmq.Socket.recv)
+_Again = zmq.Again
 DRAIN_MAX = 2048  # messages taken from one socket per loop turn before looking at the others
+BATCH_MAX = 512  # messages handed to a batch handler in one call
+_BATCH_ATTR = "__agentcore_batch__"
+
+
+def batch_handler(fn: BatchHandler) -> BatchHandler:
+    """Mark ``fn`` as taking a ``list[Message]`` (the consecutive messages waiting for it) per call."""
+    target = getattr(fn, "__func__", fn)  # a bound method: mark the function
+    setattr(target, _BATCH_ATTR, True)
+    return fn
+
+
+def is_batch_handler(fn: Any) -> bool:
+    return bool(getattr(fn, _BATCH_ATTR, False))
 
 
 def check_pattern(pattern: str) -> str:
@@ -50,6 +82,8 @@ class TopicHandlers:
     def __init__(self, handlers: Mapping[str, Handler]) -> None:
         self._prefixes = sorted(handlers.items(), key=lambda kv: len(kv[0]), reverse=True)
         self._cache: dict[str, Handler | None] = {}
+        self._entries: dict[str, tuple[Any, bool]] = {}
+        self.any_batch = any(is_batch_handler(h) for _, h in self._prefixes)
 
     def items(self) -> list[tuple[str, Handler]]:
         """``(prefix, handler)`` pairs, longest prefix first."""
@@ -67,6 +101,18 @@ class TopicHandlers:
         found = next((h for p, h in self._prefixes if topic.startswith(p)), None)
         if len(self._cache) < 100_000:
             self._cache[topic] = found
+        return found
+
+    def entry(self, topic: str) -> tuple[Any, bool]:
+        """``(handler or None, takes batches)`` for ``topic`` (cached)."""
+        try:
+            return self._entries[topic]
+        except KeyError:
+            pass
+        handler = self.get(topic)
+        found = (handler, handler is not None and is_batch_handler(handler))
+        if len(self._entries) < 100_000:
+            self._entries[topic] = found
         return found
 
 
@@ -95,6 +141,9 @@ class Channel:
         self._payload_at = 3 if pattern == "ROUTER" else 2  # the payload frame's index (after a ROUTER ident)
         self._out: dict[str | bytes, list[Any]] = {}
         self._seq_in: dict[tuple[str, str], int] = {}
+        self._topics: dict[bytes, str] = {}  # received topic frames, decoded once
+        if self.replies and handlers is not None and handlers.any_batch:
+            raise ConfigError(f"{alias}: a {pattern} socket answers each request: batch handlers cannot")
 
     # -- sending ---------------------------------------------------------------------------------------------
     def next_seq(self, topic: str) -> int:
@@ -127,20 +176,22 @@ class Channel:
         state = self._out.get(topic) or self._topic_out(topic)
         seq = state[1] = state[1] + 1  # taken even if the send fails: the receiver sees the drop as a gap
         header = wire.encode_header(kind_, type_, self.sender, seq, extra, origin_ns)
-        send = self.sock.send
+        sock = self.sock
         try:
             if prefix is not None:
-                send(prefix, _MORE_NB)
-            send(state[0], _MORE_NB)
-        except zmq.Again:
+                _bsend(sock, prefix, _MORE_NB)
+            _bsend(sock, state[0], _MORE_NB)
+        except _Again:
             self.stats.dropped += 1
             return False
-        send(header, _MORE_NB)  # once the first part is queued the others are too (multipart is atomic)
+        _bsend(
+            sock, header, _MORE_NB
+        )  # once the first part is queued the others are too (multipart is atomic)
         if kind_ == wire.KIND_NUMPY:
-            send(payload, zmq.NOBLOCK, copy=False)
+            _bsend(sock, payload, _NB, False)  # zero-copy
             nbytes = payload.nbytes
         else:
-            send(payload, zmq.NOBLOCK)
+            _bsend(sock, payload, _NB)
             nbytes = len(payload) if type(payload) is bytes else memoryview(payload).nbytes
         stats = self.stats
         stats.sent += 1
@@ -154,18 +205,122 @@ class Channel:
     def _recv_frames(self) -> list[Any]:
         """One whole message; small frames as bytes, a numpy payload as a zero-copy ``zmq.Frame``."""
         sock = self.sock
-        recv = sock.recv
-        parts: list[Any] = [recv(zmq.NOBLOCK)]  # raises zmq.Again when nothing is queued
+        parts: list[Any] = [_brecv(sock, _NB)]  # raises zmq.Again when nothing is queued
         at = self._payload_at
         while _getsockopt(sock, _RCVMORE):
             if len(parts) == at and wire.NUMPY_MARK in parts[-1]:
-                parts.append(recv(zmq.NOBLOCK, copy=False))
+                parts.append(_brecv(sock, _NB, False))
             else:
-                parts.append(recv(zmq.NOBLOCK))
+                parts.append(_brecv(sock, _NB))
         return parts
+
+    def _recv_rest(self, frames: list[Any]) -> list[Any]:
+        """Complete a message whose frames did not fit the fast path (so that it is judged whole)."""
+        sock = self.sock
+        while _getsockopt(sock, _RCVMORE):
+            frames.append(_brecv(sock, _NB))
+        return frames
 
     def drain(self) -> int:
         """Receive and dispatch what is queued (bounded per call); returns the number of messages taken."""
+        if self.pattern in ("ROUTER", "REP"):
+            return self._drain_replying()
+        sock, stats, seq_in = self.sock, self.stats, self._seq_in
+        handlers = self.handlers
+        entry = handlers.entry if handlers is not None else None
+        decode_header, decode_payload, numpy_mark = (
+            wire.decode_header_fast,
+            wire.decode_payload,
+            wire.NUMPY_MARK,
+        )
+        topics = self._topics
+        batch: list[Message] = []
+        batch_fn: Any = None
+        n = received = nbytes_in = 0
+        while n < DRAIN_MAX:
+            try:
+                f_topic = _brecv(sock, _NB)
+            except _Again:
+                break
+            n += 1
+            try:
+                if not _getsockopt(sock, _RCVMORE):
+                    raise WireError("frame count", "expected 3 frames, got 1")
+                f_header = _brecv(sock, _NB)
+                if not _getsockopt(sock, _RCVMORE):
+                    raise WireError("frame count", "expected 3 frames, got 2")
+                f_payload = _brecv(sock, _NB, numpy_mark not in f_header)  # numpy: a zero-copy frame
+                if _getsockopt(sock, _RCVMORE):
+                    extra = len(self._recv_rest([]))
+                    raise WireError("frame count", f"expected 3 frames, got {3 + extra}")
+                h = decode_header(f_header)
+                topic = topics.get(f_topic)
+                if topic is None:
+                    topic = self._topic_in(f_topic)
+                kind = h.k
+                buf = f_payload if type(f_payload) is bytes else f_payload.buffer
+                size = len(buf) if type(buf) is bytes else buf.nbytes
+                msg = Message(topic, kind, h.t, h.p, h.s, h.ns, decode_payload(kind, h, buf), size, h.o)
+            except WireError as exc:
+                self.malformed(exc.reason)
+                self._on_error(self.alias, exc)
+                continue
+            received += 1
+            nbytes_in += size
+            seq = h.s
+            if seq:
+                key = (h.p, topic)
+                last = seq_in.get(key)
+                if last is not None and seq > last + 1:
+                    stats.gaps += seq - last - 1
+                # seq <= last: the publisher restarted (or duplicated): start counting afresh
+                seq_in[key] = seq
+            if entry is None:
+                continue
+            fn, takes_batch = entry(topic)
+            if takes_batch:
+                if fn is not batch_fn:
+                    if batch:
+                        self._call(batch_fn, batch)
+                        batch = []
+                    batch_fn = fn
+                batch.append(msg)
+                if len(batch) >= BATCH_MAX:
+                    self._call(batch_fn, batch)
+                    batch = []
+                continue
+            if batch:
+                self._call(batch_fn, batch)
+                batch, batch_fn = [], None
+            if fn is not None:
+                self._call(fn, msg)
+        if batch:
+            self._call(batch_fn, batch)
+        stats.received += received
+        stats.bytes_received += nbytes_in
+        return n
+
+    def _topic_in(self, f_topic: bytes) -> str:
+        try:
+            topic = f_topic.decode()
+        except UnicodeDecodeError as exc:
+            raise WireError("bad header", "missing or mistyped field") from exc
+        if len(self._topics) < 100_000:
+            self._topics[f_topic] = topic
+        return topic
+
+    def _call(self, fn: Any, arg: Any) -> Any:
+        """Run a handler (one message or one batch), timing it; a failure is counted, logged and survived."""
+        t0 = _perf()
+        try:
+            fn(arg)
+        except Exception as exc:  # noqa: BLE001 - the loop survives its handlers
+            self.stats.handler_errors += 1
+            self._on_error(self.alias, exc)
+        self.stats.handler_seconds.observe(_perf() - t0)
+
+    def _drain_replying(self) -> int:
+        """REP/ROUTER: one message at a time, each answered (a REP socket must answer or it is stuck)."""
         stats, seq_in, recv_frames, decode = self.stats, self._seq_in, self._recv_frames, wire.decode
         routed = self.pattern == "ROUTER"
         n = 0
@@ -181,7 +336,7 @@ class Channel:
             except WireError as exc:
                 self.malformed(exc.reason)
                 self._on_error(self.alias, exc)
-                if self.pattern == "REP":  # a REP socket must answer or it is stuck
+                if self.pattern == "REP":
                     self._reply(None, exc, None)
                 continue
             stats.received += 1
@@ -192,7 +347,6 @@ class Channel:
                 last = seq_in.get(key)
                 if last is not None and seq > last + 1:
                     stats.gaps += seq - last - 1
-                # seq <= last: the publisher restarted (or duplicated): start counting afresh
                 seq_in[key] = seq
             self._dispatch(msg, ident)
         return n
@@ -202,14 +356,14 @@ class Channel:
         result: Any = None
         error: BaseException | None = None
         if handler is not None:
-            t0 = time.perf_counter()
+            t0 = _perf()
             try:
                 result = handler(msg)
             except Exception as exc:  # noqa: BLE001 - the loop survives its handlers
                 error = exc
                 self.stats.handler_errors += 1
                 self._on_error(self.alias, exc)
-            self.stats.handler_seconds.observe(time.perf_counter() - t0)
+            self.stats.handler_seconds.observe(_perf() - t0)
         if self.replies and (self.pattern == "REP" or result is not None or error is not None):
             self._reply(result, error, ident)
 

@@ -73,32 +73,23 @@ class _Header(msgspec.Struct, gc=False):
 _decode_header: Final = msgspec.msgpack.Decoder(_Header).decode
 
 
-class Message:
-    """One received message. Immutable by convention (slots, no setters are used by agentcore)."""
+class Message(msgspec.Struct, frozen=True):
+    """One received message (immutable; built in C by msgspec, which keeps the receive path cheap).
 
-    __slots__ = ("topic", "kind", "type", "sender", "seq", "sent_ns", "data", "nbytes", "origin_ns")
+    Fields in wire order: ``topic``, ``kind``, ``type``, ``sender``, ``seq``, ``sent_ns``, ``data``,
+    ``nbytes`` (payload size) and ``origin_ns`` (when the data this message carries entered the system; 0 =
+    not stamped). ``data`` is the decoded payload: a read-only numpy array over the frame, bytes, or plain data.
+    """
 
-    def __init__(
-        self,
-        topic: str,
-        kind: str,
-        type_: str,
-        sender: str,
-        seq: int,
-        sent_ns: int,
-        data: Any,
-        nbytes: int,
-        origin_ns: int = 0,
-    ) -> None:
-        self.topic = topic
-        self.kind = kind
-        self.type = type_
-        self.sender = sender
-        self.seq = seq
-        self.sent_ns = sent_ns
-        self.data = data
-        self.nbytes = nbytes
-        self.origin_ns = origin_ns  # when the data this message carries entered the system (0 = not stamped)
+    topic: str
+    kind: str
+    type: str
+    sender: str
+    seq: int
+    sent_ns: int
+    data: Any
+    nbytes: int
+    origin_ns: int = 0
 
     def __repr__(self) -> str:
         return (
@@ -243,31 +234,35 @@ def _as_bytes(frame: Any) -> bytes:
     return frame.bytes if isinstance(frame, zmq.Frame) else bytes(frame)
 
 
+def decode_header_fast(b_header: Any) -> _Header:
+    """The header of a received message, checked (version, kind); raises :class:`WireError`."""
+    try:
+        h = _decode_header(b_header)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        # not the usual shape (msgspec raises the latter on bad UTF-8): the slow path says exactly what is
+        # wrong, or coerces
+        h = _checked_header(bytes(b_header))
+    if h.v != WIRE_VERSION:
+        raise WireError("version", f"wire version {h.v!r}, this side speaks {WIRE_VERSION}")
+    if h.k not in _KINDS:
+        raise WireError("bad header", f"unknown payload kind {h.k!r}")
+    return h
+
+
 def decode(frames: list[zmq.Frame] | list[bytes] | list[Any]) -> Message:
     """Parse received frames; raises :class:`WireError` (with a bounded ``reason``) on anything malformed."""
     if len(frames) != 3:
         raise WireError("frame count", f"expected 3 frames, got {len(frames)}")
     f_topic, f_header, f_payload = frames
-    b_header = _as_bytes(f_header)
-    try:
-        h = _decode_header(b_header)
-    except (
-        msgspec.DecodeError,
-        UnicodeDecodeError,
-    ):  # not the usual shape (msgspec raises the latter on bad UTF-8): the slow path says exactly what is wrong, or coerces
-        h = _checked_header(b_header)
-    if h.v != WIRE_VERSION:
-        raise WireError("version", f"wire version {h.v!r}, this side speaks {WIRE_VERSION}")
+    h = decode_header_fast(_as_bytes(f_header))
     kind = h.k
-    if kind not in _KINDS:
-        raise WireError("bad header", f"unknown payload kind {kind!r}")
     try:
         topic = _as_bytes(f_topic).decode()
     except UnicodeDecodeError as exc:
         raise WireError("bad header", "missing or mistyped field") from exc
     buf = f_payload.buffer if isinstance(f_payload, zmq.Frame) else f_payload
     nbytes = len(buf) if type(buf) is bytes else memoryview(buf).nbytes
-    return Message(topic, kind, h.t, h.p, h.s, h.ns, _decode_payload(kind, h, buf), nbytes, h.o)
+    return Message(topic, kind, h.t, h.p, h.s, h.ns, decode_payload(kind, h, buf), nbytes, h.o)
 
 
 def _checked_header(b_header: bytes) -> _Header:
@@ -292,7 +287,8 @@ def _checked_header(b_header: bytes) -> _Header:
         raise WireError("bad header", "missing or mistyped field") from exc
 
 
-def _decode_payload(kind: str, header: _Header, buf: Any) -> Any:
+def decode_payload(kind: str, header: _Header, buf: Any) -> Any:
+    """The payload of a message whose header was read by :func:`decode_header_fast`."""
     if kind == KIND_NUMPY:
         dtype = _dtype_from_descr(header.d)
         shape = header.sh
