@@ -28,8 +28,9 @@ __all__ = ["BarBuilder", "TickBarBuilder", "VolumeBarBuilder", "BarUpdates", "Ti
 
 _MAX_CAP = 4096
 _stream = kk.stream
-_H_START, _H_PENDING = kk.H_START, kk.H_PENDING
+_H_PENDING = kk.H_PENDING
 _H_CALL_REJ_ORDER, _H_CALL_REJ_INVALID = kk.H_CALL_REJ_ORDER, kk.H_CALL_REJ_INVALID
+_HARVEST, _DONE_QUIET = kk.HARVEST, kk.DONE  # DONE alone: nothing closed, nothing rejected
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +95,9 @@ class BarUpdates(NamedTuple):
             raise TickDataError(f"this builder has no bars for ({spec!s}, {source!r})") from None
 
 
+_new_updates = tuple.__new__
+
+
 class _StreamingBuilder:
     """The shared machinery: state arrays, the resumable kernel loop, harvesting closed bars."""
 
@@ -127,16 +131,18 @@ class _StreamingBuilder:
         ist[kk.H_K], ist[kk.H_S], ist[kk.H_FILL], ist[kk.H_CAP] = k_n, s_n, int(fill), capacity
         ist[kk.H_LAST_TS] = ist[kk.H_WATERMARK] = kk.NO_TS
         ist[o_src : o_src + s_n] = [PRICE_SOURCE_CODES[s] for s in sources]
-        fst = np.zeros(k_n, dtype=np.float64)
+        vol = ist.view(np.float64)
+        o_vol = kk.vol_offset(k_n, s_n)
         for k, spec in enumerate(specs):
             kind, param = _kind_param(spec)
             ist[o_spec + 3 * k : o_spec + 3 * k + 3] = (kind, param, origin)
             ist[o_bk + 2 * k : o_bk + 2 * k + 2] = kk.NO_TS
             if isinstance(spec, VolumeCount):
-                fst[k] = spec.v
+                vol[o_vol + k] = spec.v
         ist[o_key : o_key + 2 * k_n * s_n : 2] = kk.NO_TS  # next_ts of every key
-        self._ist, self._fst = ist, fst
+        self._ist = ist
         self._bars = np.zeros((capacity + 1, k_n * s_n), dtype=BAR_DTYPE)
+        self._row0 = self._bars[0]  # the forming bars (a view, renewed when the work array grows)
         self.keys: tuple[Key, ...] = tuple((spec, src) for spec in specs for src in sources)
         self._index: dict[object, int] = {}
         for j, (spec, src) in enumerate(self.keys):
@@ -149,13 +155,18 @@ class _StreamingBuilder:
     # -- feeding --------------------------------------------------------------------------------------------
     def update(self, ticks: np.ndarray) -> BarUpdates:
         """Aggregate a batch of ticks (TICK_DTYPE, in time order; late ticks are rejected and counted)."""
-        if ticks.dtype != TICK_DTYPE:
+        if ticks.dtype is not TICK_DTYPE and ticks.dtype != TICK_DTYPE:
             raise TickDataError(f"expected TICK_DTYPE ticks, got {ticks.dtype}")
         ist = self._ist
-        ist[_H_START] = 0
+        code = _stream(ticks, ist, self._bars)
+        if code == _DONE_QUIET:  # the one-tick fast path: no bar closed, no tick rejected
+            return _new_updates(
+                BarUpdates, (self.keys, self._no_bars, self._row0.tobytes(), 0, 0, 0, self._index)
+            )
         chunks: list[list[np.ndarray]] | None = None
-        while _stream(ticks, ist, self._fst, self._bars):
+        while code == _HARVEST:
             chunks = self._harvest(chunks)
+            code = _stream(ticks, ist, self._bars)
         if ist.item(_H_PENDING):
             chunks = self._harvest(chunks)
         return self._updates(chunks, ist.item(_H_CALL_REJ_ORDER), ist.item(_H_CALL_REJ_INVALID))
@@ -178,13 +189,16 @@ class _StreamingBuilder:
             grown = np.zeros((min(2 * cap, _MAX_CAP) + 1, bars.shape[1]), dtype=BAR_DTYPE)
             grown[0] = bars[0]
             self._bars = grown
+            self._row0 = grown[0]
             ist[kk.H_CAP] = grown.shape[0] - 1
         return chunks
 
     def _updates(self, chunks: list[list[np.ndarray]] | None, rej_order: int, rej_invalid: int) -> BarUpdates:
-        partial = self._bars[0].tobytes()
-        if chunks is None:
-            return BarUpdates(self.keys, self._no_bars, partial, 0, rej_order, rej_invalid, self._index)
+        partial = self._row0.tobytes()
+        if chunks is None:  # tuple.__new__: the namedtuple's own __new__ is a Python call
+            return _new_updates(
+                BarUpdates, (self.keys, self._no_bars, partial, 0, rej_order, rej_invalid, self._index)
+            )
         closed = tuple(
             (c[0] if len(c) == 1 else np.concatenate(c)) if c else self._no_bars[j]
             for j, c in enumerate(chunks)
