@@ -258,7 +258,7 @@ class Channel:
                 if topic is None:
                     topic = self._topic_in(f_topic)
                 kind = h.k
-                buf = f_payload if type(f_payload) is bytes else f_payload.buffer
+                buf: Any = f_payload if type(f_payload) is bytes else f_payload.buffer
                 size = len(buf) if type(buf) is bytes else buf.nbytes
                 msg = Message(topic, kind, h.t, h.p, h.s, h.ns, decode_payload(kind, h, buf), size, h.o)
             except WireError as exc:
