@@ -1,6 +1,6 @@
 """Per-message cost of agentcore's send and receive paths in one process (inproc), against raw pyzmq.
 
-Run: ``uv run python bench/fabric/hotpath.py`` — ns per message (median of 5), for the tick dict and a
+Run: ``uv run python bench/fabric/hotpath.py`` — ns of CPU time per message (median of 5), for the tick dict and a
 1,000-tick numpy frame: raw ``send_multipart``/``recv_multipart`` + msgpack vs ``Channel.send`` /
 ``Channel.drain`` (decode, seq tracking, dispatch to a handler, counters).
 """
@@ -76,15 +76,15 @@ def main() -> None:
         # interleave send and receive so queues never grow beyond N
         rs, rr, acs, acr = [], [], [], []
         for _ in range(REPEATS):
-            t0 = time.perf_counter_ns()
+            t0 = time.thread_time_ns()
             raw_send()
-            t1 = time.perf_counter_ns()
+            t1 = time.thread_time_ns()
             raw_recv()
-            t2 = time.perf_counter_ns()
+            t2 = time.thread_time_ns()
             ac_send()
-            t3 = time.perf_counter_ns()
+            t3 = time.thread_time_ns()
             ac_recv()
-            t4 = time.perf_counter_ns()
+            t4 = time.thread_time_ns()
             rs.append((t1 - t0) / N)
             rr.append((t2 - t1) / N)
             acs.append((t3 - t2) / N)
@@ -92,7 +92,7 @@ def main() -> None:
         named = (("raw send", rs), ("raw recv", rr), ("ac send", acs), ("ac recv", acr))
         results[what] = {k: statistics.median(v) for k, v in named}
     assert inp.stats.malformed == {}, inp.stats.malformed
-    print(f"ns per message, median of {REPEATS} x {N} (inproc PUSH/PULL, one process)")
+    print(f"ns of CPU time (thread_time: robust to a shared machine) per message, median of {REPEATS} x {N} (inproc PUSH/PULL, one process)")
     print(
         f"{'message':8} {'raw send':>9} {'ac send':>9} {'ratio':>6} "
         f"{'raw recv':>9} {'ac recv':>9} {'ratio':>6}"
