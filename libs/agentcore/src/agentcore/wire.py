@@ -65,7 +65,9 @@ class _Header(msgspec.Struct, gc=False):
     s: int
     ns: int
     t: str = ""
-    d: Any = None
+    # a structured dtype's description decodes straight into a hashable tuple (the dtype cache's key: no
+    # per-message conversion); anything else (sub-array fields...) takes the slow path
+    d: str | tuple[tuple[str, str], ...] | None = None
     sh: Any = None
     o: int = 0
 
@@ -125,6 +127,9 @@ def _descr_key(descr: Any) -> Any:
 
 
 def _dtype_from_descr(descr: Any) -> np.dtype:
+    cached = _dtype_cache.get(descr) if type(descr) is not list else None  # str or tuple (fast header)
+    if cached is not None:
+        return cached
     key = _descr_key(descr)
     cached = _dtype_cache.get(key)
     if cached is not None:
