@@ -92,7 +92,10 @@ def main() -> None:
         named = (("raw send", rs), ("raw recv", rr), ("ac send", acs), ("ac recv", acr))
         results[what] = {k: statistics.median(v) for k, v in named}
     assert inp.stats.malformed == {}, inp.stats.malformed
-    print(f"ns of CPU time (thread_time: robust to a shared machine) per message, median of {REPEATS} x {N} (inproc PUSH/PULL, one process)")
+    print(
+        "ns of CPU time per message (thread_time: robust to a shared machine), "
+        f"median of {REPEATS} x {N} (inproc PUSH/PULL, one process)"
+    )
     print(
         f"{'message':8} {'raw send':>9} {'ac send':>9} {'ratio':>6} "
         f"{'raw recv':>9} {'ac recv':>9} {'ratio':>6}"
