@@ -161,3 +161,15 @@ def test_up_exits_1_when_agents_gave_up(nameserver: Any, tmp_path: Any, free_por
                          text=True, timeout=90)  # fmt: skip
     assert res.returncode == 1, res.stderr[-2000:]
     assert "gave up" in res.stderr
+
+
+def test_platform_controls_are_declared_idempotent() -> None:
+    """What the chart's and the shell's proxies may resend after a broken connection."""
+    from agentcore.remoting import idempotent_methods
+    from tradehive_brain.agent import BrainAgent
+    from tradehive_feeder.agent import FeederAgent
+    from tradehive_trader.agent import TraderAgent
+
+    assert {"set_param", "params", "pause", "resume", "status"} <= set(idempotent_methods(BrainAgent))
+    assert {"set_speed", "status"} <= set(idempotent_methods(FeederAgent))
+    assert {"kill_switch", "fills_list", "status"} <= set(idempotent_methods(TraderAgent))

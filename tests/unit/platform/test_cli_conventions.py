@@ -85,9 +85,16 @@ def test_bad_environment_is_one_line_exit_2_with_valid_values() -> None:
 
 def test_version_from_one_place_and_python_m() -> None:
     version = (ROOT / "VERSION").read_text().strip()
-    for dist in ("agentcore", "marketcore", "tradehive", "tradehive-nameserver", "tradehive-feeder", "tradehive-router",
-                 "tradehive-brain", "tradehive-trader"):  # fmt: skip
-        assert metadata.version(dist) == version, dist
+    import tomllib
+
+    members = sorted(ROOT.glob("libs/*/pyproject.toml")) + sorted(ROOT.glob("services/*/pyproject.toml"))
+    assert len(members) >= 8
+    for pyproject in members:
+        project = tomllib.loads(pyproject.read_text())["project"]
+        assert "version" not in project and "version" in project.get("dynamic", []), pyproject
+        assert metadata.version(project["name"]) == version, project["name"]
+        package = next(pyproject.parent.glob("src/*/__init__.py")).parent
+        assert (package / "py.typed").exists(), package
     for prog in ("agentcore", "tradehive"):
         res = _py(prog, "--version")
         assert res.returncode == 0 and res.stdout.strip() == f"{prog} {version}", res

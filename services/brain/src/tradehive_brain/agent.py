@@ -172,23 +172,23 @@ class BrainAgent(Agent):
         return reply
 
     # -- remote control --------------------------------------------------------------------------------------
-    @remote
+    @remote(idempotent=True)
     def set_param(self, name: str, value: Any) -> Any:
         """Change a strategy parameter live; returns the previous value."""
         old = self.strategy.set_param(name, value)
         self.log.info("parameter changed", param=name, old=old, new=value)
         return old
 
-    @remote
+    @remote(idempotent=True)
     def params(self) -> dict[str, Any]:
         return dict(self.strategy.params)
 
-    @remote
+    @remote(idempotent=True)
     def pause(self) -> None:
         """Stop acting on data (no new orders); positions stay."""
         self.runner.running = False
 
-    @remote
+    @remote(idempotent=True)
     def resume(self) -> None:
         self.runner.running = True
 

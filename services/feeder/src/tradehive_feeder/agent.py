@@ -106,7 +106,7 @@ class FeederAgent(Agent):
             self.log.warning("history request refused", error=str(exc))
             return p.encode(p.ErrorReply(reason=str(exc)))
 
-    @remote
+    @remote(idempotent=True)
     def set_speed(self, speed: str) -> str:
         """Change replay speed live (1, N or max)."""
         return str(self.source.set_speed(parse_speed(str(speed))))

@@ -139,7 +139,7 @@ class TraderAgent(Agent):
         report = p.PositionReport(n, time.time_ns(), positions, realised, unrealised, fees)  # type: ignore[arg-type]
         self.send(p.TRADER_EVENTS, p.encode(report), topic=p.pos_topic(n), type_=p.TYPE_POSITIONS)
 
-    @remote
+    @remote(idempotent=True)
     def kill_switch(self, engage: bool = True, reason: str = "manual") -> bool:
         """Halt (True) or allow (False) new orders; cancels always pass. Returns the new state."""
         halted = self.engine.set_kill_switch(bool(engage), reason)
@@ -147,7 +147,7 @@ class TraderAgent(Agent):
         self._m_kill.set(1.0 if halted else 0.0)
         return halted
 
-    @remote
+    @remote(idempotent=True)
     def fills_list(self) -> list[dict[str, Any]]:
         """Every fill so far (for reconciliation and tests)."""
         return [msgspec.to_builtins(f) for f in self.engine.fills]
