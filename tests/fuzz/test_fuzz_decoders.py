@@ -132,3 +132,30 @@ def test_topology_text(text: str) -> None:
                 | st.text(max_size=6), max_size=6), st.booleans())  # fmt: skip
 def test_cli_arguments(words: list[str], tradehive: bool) -> None:
     _run("cli", "\0".join(["tradehive" if tradehive else "agentcore", *words]).encode())
+
+
+def test_regression_wire_header_kind_as_msgpack_ext() -> None:
+    """Found by ``make fuzz``: an Ext object as the payload kind raised TypeError (unhashable), not WireError."""
+    from agentcore import wire
+    from agentcore.errors import WireError
+
+    header = msgspec.msgpack.encode(
+        {"v": 1, "k": msgspec.msgpack.Ext(1, b"x"), "t": "", "p": "c", "s": 1, "ns": 1}
+    )
+    with pytest.raises(WireError, match="kind"):
+        wire.decode([b"c", header, b""])
+
+
+def test_regression_binance_timestamp_beyond_int64_nanoseconds(tmp_path: Any) -> None:
+    """Found by fuzzing: a millisecond timestamp past 2262 wrapped around int64 nanoseconds (or overflowed)."""
+    from marketcore.errors import DataFormatError
+    from marketcore.io.binance import read_binance_trades
+
+    path = tmp_path / "t.json"
+    for ts in (11609459200001, 160945920000159200001):
+        path.write_bytes(
+            b'[[1609459200000,"1",null,"buy",29000.5,0.01,290.0],[%d,"2",null,"sell",1.0,0.5,null]]' % ts
+        )
+        assert read_binance_trades(path, on_error="skip")["ts"].tolist() == [1609459200000 * 10**6]
+        with pytest.raises(DataFormatError, match="out of range"):
+            read_binance_trades(path, on_error="raise")
