@@ -161,7 +161,11 @@ class ExecutionEngine:
         """Rows ``(ts, bid, ask, last, volume)`` in time order. A ``DataClock`` is advanced to each row's time
         (replay and backtests: risk, venue latency and expiry then run on data time)."""
         advance = self.clock.advance if isinstance(self.clock, DataClock) else None
-        with self._step(origin_ns):
+        outer = self._depth == 0  # the hot path: the step is inlined (no context manager per batch)
+        if outer:
+            self._origin = origin_ns
+        self._depth += 1
+        try:
             venue_on_quote, emulator, bid, ask = self.venue.on_quote, self.emulator, math.nan, math.nan
             for ts, bid, ask, last, *_ in rows:
                 if advance is not None:
@@ -179,6 +183,10 @@ class ExecutionEngine:
                         self._place(exit_cmd, ts)
             if math.isfinite(bid):
                 self.portfolio.on_quote(symbol, bid, ask)
+        finally:
+            self._depth -= 1
+            if outer and (self._out or (self.journal is not None and self.journal.dirty)):
+                self._finish()
 
     def poll_venue(self) -> int:
         """Apply the events a venue delivered asynchronously (``Venue.poll_events``); returns how many."""
@@ -300,11 +308,15 @@ class ExecutionEngine:
         finally:
             self._depth -= 1
             if outer:
-                if self.journal is not None:
-                    self.journal.commit()
-                out, self._out = self._out, []
-                for ev, origin in out:
-                    self._emit(ev, origin)
+                self._finish()
+
+    def _finish(self) -> None:
+        """End of an input: commit the journal, then emit what it caused."""
+        if self.journal is not None:
+            self.journal.commit()
+        out, self._out = self._out, []
+        for ev, origin in out:
+            self._emit(ev, origin)
 
     def _record(self, rec: Record) -> None:
         if self.journal is not None:
