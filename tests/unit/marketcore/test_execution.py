@@ -304,6 +304,14 @@ def test_reconcile_reports_position_and_order_mismatches() -> None:
     venue.sent.append(buy("theirs"))
     (d,) = eng.reconcile()
     assert d.kind == "unknown_here" and d.client_order_id == "theirs"
+    # an outside venue: an order it does not list stays SUBMITTED (its execution reports settle it)
+    eng.on_ticks(E, ticks((10, 1.1, 1.1002)))
+    eng.submit(buy("mine"))
+    venue.sent.clear()
+    (d,) = eng.reconcile()
+    assert d.kind == "unknown_at_venue" and eng.tracker.get("mine").status is OrderStatus.SUBMITTED  # type: ignore[union-attr]
+    venue.inbox.append(OrderAccepted(ClientOrderId("mine"), VenueOrderId("V9"), E, 11))
+    assert eng.poll_venue() == 1 and eng.tracker.get("mine").status is OrderStatus.ACCEPTED  # type: ignore[union-attr]
     assert not math.isnan(eng.gross_notional())
 
 

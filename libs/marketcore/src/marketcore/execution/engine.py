@@ -367,7 +367,9 @@ class ExecutionEngine:
 
     def reconcile(self) -> list[Difference]:
         """Compare the books with the venue's open orders and positions. An order sent before a crash that
-        the venue does not know never reached it: it is rejected here (journaled and emitted)."""
+        a journaled venue (whose book is in the same journal: the paper venue) does not know never reached it:
+        it is rejected here (journaled and emitted). With an outside venue such an order stays SUBMITTED and is
+        reported: the venue's execution reports (``poll_events``) settle it."""
         diffs: list[Difference] = []
         at_venue = {o.client_order_id: o for o in self.venue.open_orders()}
         with self._step(0):
@@ -377,8 +379,8 @@ class ExecutionEngine:
                     continue
                 sym = order.command.symbol
                 diffs.append(Difference("unknown_at_venue", sym, f"{cid} ({order.status.value}) is not working "
-                                        "at the venue: rejected as never sent", cid))  # fmt: skip
-                if order.status is OrderStatus.SUBMITTED:
+                                        "at the venue", cid))  # fmt: skip
+                if order.status is OrderStatus.SUBMITTED and self.venue.capabilities.journaled:
                     self._apply(
                         [OrderRejected(cid, sym, "not at the venue after a restart", self.clock.now_ns())]
                     )
