@@ -122,6 +122,8 @@ def test_emulated_stop_loss_fires_a_market_exit_on_the_first_touching_quote() ->
     r.quote(1_000, 1.1000)
     assert r.engine.submit(buy("e", stop_loss=1.0950, take_profit=1.1100)).accepted
     assert [b.parent_id for b in r.engine.emulator.armed] == ["e"]
+    levels = {(lv["kind"], lv["side"], lv["price"]) for lv in r.engine.working_levels()}
+    assert levels == {("sl", "SELL", 1.0950), ("tp", "SELL", 1.1100)}
     r.quote(2_000, 1.0960)  # not yet
     r.engine.on_ticks(E, ticks((3_000, 1.0970, 1.0972), (3_001, 1.0949, 1.0951), (3_002, 1.0990, 1.0992)))
     exit_order = r.engine.tracker.get("e-sl")

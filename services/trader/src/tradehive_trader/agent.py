@@ -156,21 +156,4 @@ class TraderAgent(Agent):
         self.engine.close()
 
     def extra_status(self) -> dict[str, Any]:
-        return {**self.engine.status(), "recovery": self.recovery, "working": working_levels(self.engine)}
-
-
-def working_levels(engine: Any) -> list[dict[str, Any]]:
-    """Working price levels a chart draws: open limit/stop orders and the emulated SL/TP brackets."""
-    out: list[dict[str, Any]] = []
-    for o in engine.tracker.open_orders():
-        c = o.command
-        for kind, price in (("limit", c.limit_price), ("stop", c.stop_price)):
-            if price is not None:
-                out.append({"id": c.client_order_id, "symbol": c.symbol, "kind": kind, "side": c.side.value,
-                            "price": price, "qty": o.remaining_qty})  # fmt: skip
-    for b in engine.emulator.armed:
-        for kind, price in (("sl", b.stop_loss), ("tp", b.take_profit)):
-            if price is not None:
-                out.append({"id": b.parent_id, "symbol": b.symbol, "kind": kind,
-                            "side": b.position_side.opposite.value, "price": price, "qty": b.qty})  # fmt: skip
-    return out
+        return {**self.engine.status(), "recovery": self.recovery, "working": self.engine.working_levels()}

@@ -433,6 +433,22 @@ class ExecutionEngine:
         return {s: {"qty": pos.qty, "avg_price": _num(pos.avg_price), "realised": pos.realised_pnl, "fees": pos.fees}
                 for s, pos in self.portfolio.positions.items()}  # fmt: skip
 
+    def working_levels(self) -> list[dict[str, Any]]:
+        """Working price levels (what a chart draws): open limit/stop orders and the emulated SL/TP."""
+        out: list[dict[str, Any]] = []
+        for o in self.tracker.open_orders():
+            c = o.command
+            for kind, price in (("limit", c.limit_price), ("stop", c.stop_price)):
+                if price is not None:
+                    out.append({"id": c.client_order_id, "symbol": c.symbol, "kind": kind, "side": c.side.value,
+                                "price": price, "qty": o.remaining_qty})  # fmt: skip
+        for b in self.emulator.armed:
+            for kind, price in (("sl", b.stop_loss), ("tp", b.take_profit)):
+                if price is not None:
+                    out.append({"id": b.parent_id, "symbol": b.symbol, "kind": kind,
+                                "side": b.position_side.opposite.value, "price": price, "qty": b.qty})  # fmt: skip
+        return out
+
     def status(self) -> dict[str, Any]:
         by_status = {s.name: n for s, n in self.tracker.count_by_status().items() if n}
         return {
