@@ -27,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # agents below are spawned as metrics_overhead:Class
 
-from agentcore import Message, remote  # noqa: E402
+from agentcore import CommunicationError, Message, remote  # noqa: E402
 from tradehive_router.agent import RouterAgent  # noqa: E402
 from tradehive_trader.agent import TraderAgent  # noqa: E402
 
@@ -135,6 +135,11 @@ def _offline_router(metrics: bool) -> Any:
         r.bind = lambda *a, **k: "inproc://x"
         r.connect = lambda address, handler=None, alias=None, **k: alias or address
         r.every = r.after = lambda *a, **k: 0
+
+        def offline(*_a: Any, **_k: Any) -> Any:  # no feeder to ask: every request site handles this
+            raise CommunicationError("offline router (bench)")
+
+        r.request = offline
         r.on_init()
     finally:
         os.environ.pop("TRADEHIVE_METRICS", None)
