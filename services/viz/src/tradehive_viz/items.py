@@ -21,7 +21,7 @@ from pyqtgraph.Qt import QtCore, QtGui
 
 from tradehive_viz.model import CandleSeries, merge_bars
 
-CHUNK = 1024  # candles per cached picture (at the merge level)
+CHUNK = 256  # candles per cached picture (at the merge level): a follow view replays ~1-2 of them
 MIN_CANDLE_PX = 3.0
 BODY = 0.8  # body width as a fraction of the slot
 UP = QtGui.QColor("#26a69a")
