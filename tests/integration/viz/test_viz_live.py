@@ -5,13 +5,19 @@ router is shown and recovered from without restarting the window."""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import signal
+import subprocess
+import sys
+import time
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
-from agentcore.testing import wait_until
+from agentcore.testing import free_port, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 FIELDS = ("ts", "open", "high", "low", "close", "count")
@@ -34,6 +40,11 @@ def test_candles_equal_router_bars(viz, stack) -> None:
     assert chart.series.forming is None or chart.series.forming["ts"] > chart.series.bars["ts"][-1]
 
 
+def _ohlcc(bar) -> tuple:
+    return None if bar is None else (int(bar["ts"]), *(float(bar[f]) for f in ("open", "high", "low", "close")),
+                                     int(bar["count"]))  # fmt: skip
+
+
 def test_tick_moves_only_forming_then_closed_bar_appends_one(viz, stack, qtbot) -> None:
     chart = viz.window.chart
     s = chart.series
@@ -43,16 +54,14 @@ def test_tick_moves_only_forming_then_closed_bar_appends_one(viz, stack, qtbot) 
         n0, closed0, dropped0 = len(s), s.bars.copy(), chart.candles.dropped
         forming0, fv0 = s.forming.copy(), s.forming_version
         # a tick (or partial) changes the forming candle while no bar closes
-        qtbot.waitUntil(lambda: s.forming_version > fv0 or len(s) != n0, timeout=20_000)  # noqa: B023
+        qtbot.waitUntil(lambda: _ohlcc(s.forming) != _ohlcc(forming0) or len(s) != n0, timeout=20_000)  # noqa: B023
         if len(s) == n0 and s.forming is not None and s.forming["ts"] == forming0["ts"]:
             break
     chart.refresh()
     assert len(s) == n0
     assert np.array_equal(s.bars, closed0), "a tick changed a closed candle"
     assert chart.candles.dropped == dropped0, "a tick invalidated cached candle pictures"
-    moved = s.forming
-    assert (moved["count"], moved["close"], moved["high"], moved["low"]) != (
-        forming0["count"], forming0["close"], forming0["high"], forming0["low"])  # fmt: skip
+    assert s.forming_version > fv0 and _ohlcc(s.forming) != _ohlcc(forming0)
     # the bar closes: exactly one candle appended, the older ones untouched, equal to the router's bar
     qtbot.waitUntil(lambda: len(s) > n0, timeout=30_000)
     assert len(s) == n0 + 1
@@ -123,6 +132,73 @@ def _state_cell(w, brain: str) -> str:
         if w.brain_table.item(r, 0).text() == brain:
             return w.brain_table.item(r, 2).text()
     return ""
+
+
+def _color_near(img, x: int, y: int, want: tuple[int, int, int], tol: int = 45) -> bool:
+    c = img.pixelColor(x, y)
+    return all(abs(a - b) <= tol for a, b in zip((c.red(), c.green(), c.blue()), want, strict=True))
+
+
+def test_real_x_server_pixels_at_known_candles(stack, tmp_path) -> None:
+    """The chart as a separate process on a real X server (Xvfb): the window is grabbed twice; up and down
+    candles are in their colours where the chart says they are, and the forming candle moves. PNGs are kept
+    in $TRADEHIVE_ARTIFACTS (default .artifacts/viz) for a person to look at."""
+    if shutil.which("Xvfb") is None:
+        pytest.skip("Xvfb not installed (.ci/run installs Debian's xvfb; locally: apt-get install xvfb)")
+    from pyqtgraph.Qt import QtGui
+
+    display = f":{free_port() % 400 + 100}"
+    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    shot = tmp_path / "chart.png"
+    try:
+        time.sleep(1.0)
+        env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb", "AGENTCORE_LOG_LEVEL": "warning"}
+        proc = subprocess.run([sys.executable, "-m", "tradehive_viz.app", "--ns-host", stack.ns.host, "--ns-port",
+                               str(stack.ns.port), "--symbol", "EURUSD", "--screenshot", str(shot), "--after", "6",
+                               "--shots", "2", "--every", "2"], env=env, capture_output=True, timeout=90)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+    finally:
+        xvfb.terminate()
+        xvfb.wait(10)
+    artifacts = Path(
+        os.environ.get("TRADEHIVE_ARTIFACTS", Path(__file__).resolve().parents[3] / ".artifacts")
+    )
+    (artifacts / "viz").mkdir(parents=True, exist_ok=True)
+    for k in (0, 1):
+        shutil.copy(tmp_path / f"chart-{k}.png", artifacts / "viz" / f"x11-chart-{k}.png")
+    img0, img1 = (QtGui.QImage(str(tmp_path / f"chart-{k}.png")) for k in (0, 1))
+    geo0, geo1 = (json.loads((tmp_path / f"chart-{k}.png.json").read_text()) for k in (0, 1))
+    assert img0.width() >= 1000 and img0.height() >= 700
+    checked = {True: 0, False: 0}
+    bad = []
+    for c in geo0["candles"]:
+        if abs(c["y_open"] - c["y_close"]) < 4:
+            continue  # a body too thin to hold a pixel of its own colour
+        want = (0x26, 0xA6, 0x9A) if c["up"] else (0xEF, 0x53, 0x50)
+        if _color_near(img0, c["x"], (c["y_open"] + c["y_close"]) // 2, want):
+            checked[c["up"]] += 1
+        else:
+            bad.append(c)
+    assert checked[True] >= 3 and checked[False] >= 3, (checked, bad[:3])
+    assert len(bad) <= 0.1 * (checked[True] + checked[False]), bad[:3]
+    # the background between candles is the chart's, not a candle colour (no filled blocks)
+    assert not _color_near(img0, 120, 60, (0x26, 0xA6, 0x9A)) and not _color_near(
+        img0, 120, 60, (0xEF, 0x53, 0x50)
+    )
+    # the forming candle moved between the two grabs (new prices, or it closed and a new one formed)
+    f0, f1 = geo0["forming"], geo1["forming"]
+    assert f0 is not None and f1 is not None
+    assert (f0["index"], f0["close"], f0["high"], f0["low"]) != (
+        f1["index"],
+        f1["close"],
+        f1["high"],
+        f1["low"],
+    )
+    column = [
+        (f1["x"], y) for y in range(min(f0["y_high"], f1["y_high"]) - 2, max(f0["y_low"], f1["y_low"]) + 3)
+    ]
+    assert any(img0.pixel(x, y) != img1.pixel(x, y) for x, y in column) or f0["index"] != f1["index"]
 
 
 def test_survives_router_kill_and_restart(viz, stack, qtbot) -> None:

@@ -7,6 +7,7 @@ application and close it at the end.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import threading
@@ -71,6 +72,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--screenshot", default="", help="save a PNG of the window after --after seconds, then quit"
     )
     ap.add_argument("--after", type=float, default=5.0)
+    ap.add_argument("--shots", type=int, default=1, help="with --screenshot: this many PNGs, --every s apart")
+    ap.add_argument("--every", type=float, default=1.5)
     return ap.parse_args(argv)
 
 
@@ -104,10 +107,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setApplicationName("Tradehive chart")
     viz = VizApp(config, settings).start()
     if args.screenshot:
+        shots = {"n": 0}
 
         def shoot() -> None:
-            viz.window.grab().save(args.screenshot)
-            app.quit()
+            k = shots["n"]
+            path = args.screenshot if args.shots == 1 else args.screenshot.replace(".png", f"-{k}.png")
+            viz.window.chart.refresh()
+            viz.window.grab().save(path)
+            with open(path + ".json", "w") as fh:
+                json.dump(viz.window.candle_geometry(), fh)
+            shots["n"] += 1
+            if shots["n"] >= args.shots:
+                app.quit()
+            else:
+                QtCore.QTimer.singleShot(int(args.every * 1000), shoot)
 
         QtCore.QTimer.singleShot(int(args.after * 1000), shoot)
     try:

@@ -139,6 +139,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.brain_table = QtWidgets.QTableWidget(0, 4)
         self.brain_table.setHorizontalHeaderLabels(["brain", "strategy", "state", "bars / orders / fills"])
         self.brain_table.horizontalHeader().setStretchLastSection(True)
+        self.brain_table.horizontalHeader().setSectionResizeMode(
+            QtWidgets.QHeaderView.ResizeMode.ResizeToContents
+        )
+        self.brain_table.verticalHeader().hide()
         self.brain_table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
         self.brain_table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.brain_table.itemSelectionChanged.connect(self.show_params)
@@ -455,6 +459,32 @@ class MainWindow(QtWidgets.QMainWindow):
                 self._fill_ids.add(ev.get("fill_id"))
                 sign = 1 if ev.get("side") == "BUY" else -1
                 self.chart.add_fill(int(ev["ts_ns"]), float(ev["price"]), sign, float(ev["qty"]))
+
+    def candle_geometry(self, last: int = 40) -> dict[str, Any]:
+        """Where the last visible candles are drawn, in window pixels, with their OHLC (pixel tests, screenshots)."""
+        chart, s = self.chart, self.chart.series
+        out: dict[str, Any] = {"candles": [], "forming": None}
+
+        def pos(i: int, price: float) -> tuple[int, int]:
+            scene = chart.candle_scene_pos(i, price)
+            pt = chart.mapTo(self, chart.mapFromScene(scene))
+            return pt.x(), pt.y()
+
+        def row(i: int, bar: Any) -> dict[str, Any]:
+            o, c = float(bar["open"]), float(bar["close"])
+            x, y_open = pos(i, o)
+            _, y_close = pos(i, c)
+            _, y_high = pos(i, float(bar["high"]))
+            _, y_low = pos(i, float(bar["low"]))
+            return {"index": i, "ts": int(bar["ts"]), "open": o, "close": c, "high": float(bar["high"]),
+                    "low": float(bar["low"]), "x": x, "y_open": y_open, "y_close": y_close, "y_high": y_high,
+                    "y_low": y_low, "up": c >= o}  # fmt: skip
+
+        for i in range(max(0, len(s) - last), len(s)):
+            out["candles"].append(row(i, s.bars[i]))
+        if s.forming is not None:
+            out["forming"] = row(len(s), s.forming)
+        return out
 
     def show_health(self) -> None:
         parts, bad = [], False
