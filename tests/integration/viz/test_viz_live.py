@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from agentcore.testing import free_port, wait_until
+from marketcore.indicators import EMA
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 FIELDS = ("ts", "open", "high", "low", "close", "count")
@@ -102,6 +103,12 @@ def test_param_edit_and_pause_resume_reach_the_brain(viz, stack, qtbot) -> None:
     qtbot.waitUntil(lambda: w.brain_table.rowCount() >= 1 and "brain-trend" in w.agents, timeout=15_000)
     w.select_brain("brain-trend")
     qtbot.waitUntil(lambda: w.param_table.rowCount() > 0, timeout=10_000)
+    key = ("brain-trend", "ema_fast")
+    chart = w.chart
+    qtbot.waitUntil(
+        lambda: key in chart.indicators and chart.indicators[key][0].ts.size > 100, timeout=15_000
+    )
+    resets0 = w.indicator_resets.get(key, 0)
     row = next(r for r in range(w.param_table.rowCount()) if w.param_table.item(r, 0).text() == "fast")
     w.param_table.item(row, 1).setText("7")
     ids = w.apply_params()
@@ -110,6 +117,20 @@ def test_param_edit_and_pause_resume_reach_the_brain(viz, stack, qtbot) -> None:
     assert w.replies[ids[0]][1], w.replies[ids[0]]
     assert stack.status("brain-trend")["params"]["fast"] == 7
     assert "-> 5" in w.reply_label.text()  # the previous value, as the brain answered
+    # the brain recomputed its EMA line with the new length and the chart redrew all of it: EMA(7) of the
+    # router's closes over the rows it sent (the brain re-warmed from history), exactly
+    qtbot.waitUntil(lambda: w.indicator_resets.get(key, 0) > resets0, timeout=10_000)
+    series = chart.indicators[key][0]
+    ts, got = series.ts.copy(), series.values.copy()
+    bars = stack.bars(start_ns=int(ts[0]), end_ns=int(ts[-1]) + 1)
+    ema = EMA(7)
+    want = np.array([ema.update(float(c)) for c in bars["close"]])
+    common, gi, wi = np.intersect1d(ts, bars["ts"], return_indices=True)
+    assert common.size > 100
+    assert np.allclose(got[gi], want[wi], rtol=1e-12, equal_nan=True)
+    chart.refresh()
+    x, y = chart.indicators[key][1].getData()
+    assert x is not None and len(x) >= common.size  # the drawn curve holds the recomputed line
     # a bad value is refused by the brain and the error is shown, nothing changes
     w.param_table.item(row, 1).setText('"seven"')
     bad = w.apply_params()

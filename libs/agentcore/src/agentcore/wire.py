@@ -281,7 +281,9 @@ def _checked_header(b_header: bytes) -> _Header:
     if version != WIRE_VERSION:
         raise WireError("version", f"wire version {version!r}, this side speaks {WIRE_VERSION}")
     kind = header.get("k")
-    if type(kind) is not str or kind not in _KINDS:  # an unhashable msgpack Ext raised TypeError here (fuzzing)
+    if (
+        type(kind) is not str or kind not in _KINDS
+    ):  # an unhashable msgpack Ext raised TypeError here (fuzzing)
         raise WireError("bad header", f"unknown payload kind {kind!r}")
     try:
         return _Header(

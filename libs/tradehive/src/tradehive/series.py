@@ -36,15 +36,16 @@ class IndicatorBatch(msgspec.Struct, frozen=True, kw_only=True, tag="indicators"
     panes: dict[str, str]
     ts: bytes
     values: bytes
+    reset: bool = False  # True: these rows replace everything held (a parameter change recomputed them)
     v: int = SERIES_VERSION
 
     @classmethod
     def build(cls, brain: str, symbol: str, timeframe: str, names: list[str], panes: dict[str, str],
-              ts: np.ndarray, values: np.ndarray) -> IndicatorBatch:  # fmt: skip
+              ts: np.ndarray, values: np.ndarray, reset: bool = False) -> IndicatorBatch:  # fmt: skip
         ts = np.ascontiguousarray(ts, dtype="<i8")
         values = np.ascontiguousarray(values, dtype="<f8").reshape(ts.size, len(names))
         return cls(brain=brain, symbol=symbol, timeframe=timeframe, names=list(names), panes=dict(panes),
-                   ts=ts.tobytes(), values=values.tobytes())  # fmt: skip
+                   ts=ts.tobytes(), values=values.tobytes(), reset=reset)  # fmt: skip
 
     def ts_array(self) -> np.ndarray:
         return np.frombuffer(self.ts, dtype="<i8")
@@ -63,6 +64,63 @@ class IndicatorHistoryRequest(msgspec.Struct, frozen=True, kw_only=True, tag="in
 
 class IndicatorError(msgspec.Struct, frozen=True, kw_only=True, tag="indicator_error"):
     reason: str
+
+
+class IndicatorBuffer:
+    """What a brain keeps of its strategy's outputs: per symbol, the last ``capacity`` rows (bar time, values),
+    and how many rows were already published."""
+
+    def __init__(self, names: list[str], capacity: int = 50_000) -> None:
+        self.names = list(names)
+        self.capacity = capacity
+        self._ts: dict[str, np.ndarray] = {}
+        self._vals: dict[str, np.ndarray] = {}
+        self._n: dict[str, int] = {}
+        self._sent: dict[str, int] = {}
+        self.reset_pending: set[str] = set()
+
+    def record(self, symbol: str, ts_ns: int, values: tuple[float, ...]) -> None:
+        n = self._n.get(symbol, 0)
+        if n == 0 and symbol not in self._ts:
+            self._ts[symbol] = np.zeros(self.capacity, "<i8")
+            self._vals[symbol] = np.full((self.capacity, len(self.names)), np.nan)
+        ts, vals = self._ts[symbol], self._vals[symbol]
+        if (
+            n and ts_ns <= ts[n - 1]
+        ):  # a bar seen again (a re-warm overlapping the held rows): replace from it
+            n = int(np.searchsorted(ts[:n], ts_ns, side="left"))
+            self._sent[symbol] = min(self._sent.get(symbol, 0), n)
+        if n == self.capacity:  # keep the newer half
+            half = self.capacity // 2
+            ts[:half], vals[:half] = ts[half:], vals[half:]
+            n -= half
+            self._sent[symbol] = max(0, self._sent.get(symbol, 0) - half)
+        ts[n] = ts_ns
+        vals[n] = values
+        self._n[symbol] = n + 1
+
+    def clear(self, symbol: str) -> None:
+        self._n[symbol] = 0
+        self._sent[symbol] = 0
+        self.reset_pending.add(symbol)
+
+    def rows(self, symbol: str, last_n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        n = self._n.get(symbol, 0)
+        lo = max(0, n - last_n) if last_n else 0
+        if not n:
+            return np.zeros(0, "<i8"), np.zeros((0, len(self.names)))
+        return self._ts[symbol][lo:n], self._vals[symbol][lo:n]
+
+    def unsent(self, symbol: str) -> tuple[np.ndarray, np.ndarray]:
+        n, sent = self._n.get(symbol, 0), self._sent.get(symbol, 0)
+        self._sent[symbol] = n
+        if not n:
+            return np.zeros(0, "<i8"), np.zeros((0, len(self.names)))
+        return self._ts[symbol][sent:n], self._vals[symbol][sent:n]
+
+    @property
+    def symbols(self) -> list[str]:
+        return list(self._n)
 
 
 _Any = IndicatorBatch | IndicatorHistoryRequest | IndicatorError

@@ -112,5 +112,17 @@ class Strategy:
     def state(self) -> dict[str, Any]:
         return {}
 
+    # outputs: indicator values per closed bar, published by the brain and drawn by the chart ------------------
+    #: name -> pane ("price": overlaid on the candles; "sub": its own pane), in the order ``record`` takes them
+    outputs: ClassVar[dict[str, str]] = {}
+    #: parameters whose change recomputes the outputs (the brain re-warms the strategy from history)
+    output_params: ClassVar[tuple[str, ...]] = ()
+    _recorder: Any = None
+
+    def record(self, symbol: str, ts_ns: int, *values: float) -> None:
+        """The outputs after the bar opening at ``ts_ns`` (NaN while warming); a no-op without a recorder."""
+        if self._recorder is not None:
+            self._recorder.record(symbol, ts_ns, values)
+
 
 __all__ = ["Strategy", "StrategyContext"]

@@ -17,6 +17,7 @@ from marketcore.orders import OrderFilled
 from marketcore.orders import decode as decode_order
 from marketcore.schema import BAR_DTYPE
 from tradehive import protocol as p
+from tradehive import series
 from tradehive.instrument import Children, instrument
 from tradehive.latency import Hop, hop_histogram, since_s
 from tradehive.runner import StrategyRunner
@@ -62,6 +63,11 @@ class BrainAgent(Agent):
                                               "Strategy handler time per bar batch.")).labels(agent=n)  # fmt: skip
         self._hop = hop_histogram(m).labels(agent=n, hop=Hop.ROUTER_TO_BRAIN)
         self.bind("PUB", p.BRAIN_SIGNALS)
+        self.outputs: series.IndicatorBuffer | None = None
+        if self.strategy.outputs:  # indicator values per closed bar: published live and served as history
+            self.outputs = series.IndicatorBuffer(list(self.strategy.outputs))
+            self.strategy._recorder = self.outputs
+            self.bind("REP", series.BRAIN_INDICATORS, handler=self.on_indicator_history)
         t = cfg.connect_timeout_s
         market: dict[str, Any] = {
             p.bar_topic(cfg.timeframe, s, cfg.price): self.on_bar_msg for s in self.symbols
@@ -104,6 +110,8 @@ class BrainAgent(Agent):
         self.runner.bars(
             symbol, msg.data, msg.origin_ns, msg.type == p.TYPE_BAR_PARTIAL, self.config.warmup_bars
         )
+        if self.outputs is not None and msg.type != p.TYPE_BAR_PARTIAL:
+            self._publish_outputs(symbol)
         self._decide.observe(time.perf_counter() - t0)
 
     def on_tick_msg(self, msg: Message) -> None:
@@ -171,12 +179,47 @@ class BrainAgent(Agent):
             return np.empty(0, BAR_DTYPE)
         return reply
 
+    # -- indicator outputs (tradehive.series) ----------------------------------------------------------------
+    def _batch(self, symbol: str, ts: np.ndarray, values: np.ndarray, reset: bool) -> series.IndicatorBatch:
+        return series.IndicatorBatch.build(self.name, symbol, self.config.timeframe, list(self.strategy.outputs),
+                                           dict(self.strategy.outputs), ts, values, reset)  # fmt: skip
+
+    def _publish_outputs(self, symbol: str) -> None:
+        assert self.outputs is not None
+        reset = symbol in self.outputs.reset_pending
+        self.outputs.reset_pending.discard(symbol)
+        ts, values = self.outputs.unsent(symbol)
+        if ts.size or reset:
+            self.send(p.BRAIN_SIGNALS, series.encode(self._batch(symbol, ts, values, reset)),
+                      topic=series.indicator_topic(self.name, symbol), type_=series.TYPE_INDICATORS)  # fmt: skip
+
+    def on_indicator_history(self, msg: Message) -> Any:
+        try:
+            req = series.decode(msg.data)
+            if not isinstance(req, series.IndicatorHistoryRequest) or self.outputs is None:
+                raise series.SeriesError(f"unexpected request {type(req).__name__}")
+        except series.SeriesError as exc:
+            return series.encode(series.IndicatorError(reason=str(exc)))
+        ts, values = self.outputs.rows(req.symbol.upper(), req.last_n)
+        return series.encode(self._batch(req.symbol.upper(), ts, values, True))
+
+    def _recompute_outputs(self) -> None:
+        """After a parameter that shapes the outputs changed: feed the history again (warming up: no orders), so
+        the chart redraws the whole line with the new value at once."""
+        assert self.outputs is not None
+        for symbol in list(self.outputs.symbols):
+            self.outputs.clear(symbol)
+            self.runner.warm_up(symbol, self.runner.last_data_ns + 1, self.config.warmup_bars)
+            self._publish_outputs(symbol)
+
     # -- remote control --------------------------------------------------------------------------------------
     @remote(idempotent=True)
     def set_param(self, name: str, value: Any) -> Any:
         """Change a strategy parameter live; returns the previous value."""
         old = self.strategy.set_param(name, value)
         self.log.info("parameter changed", param=name, old=old, new=value)
+        if self.outputs is not None and name in self.strategy.output_params:
+            self._recompute_outputs()
         return old
 
     @remote(idempotent=True)

@@ -26,6 +26,8 @@ class EmaCross(Strategy):
     refused while the gating signal (e.g. ``regime`` from a regime brain) is above ``gate_max``."""
 
     name = "ema_cross"
+    outputs = {"ema_fast": "price", "ema_slow": "price", "atr": "sub"}
+    output_params = ("fast", "slow", "atr")
     defaults = {
         "fast": 12, "slow": 26, "atr": 14, "qty": 10_000.0, "sl_atr": 2.0, "tp_atr": 3.0,
         "gate_signal": "regime", "gate_max": 0.0, "allow_short": True,
@@ -63,6 +65,7 @@ class EmaCross(Strategy):
             fast, slow = t.fast.update(close), t.slow.update(close)
             atr = t.atr.update(float(bar["high"]), float(bar["low"]), close)
             t.last = (fast, slow, atr)
+            self.record(symbol, int(bar["ts"]), fast, slow, atr)
             diff = fast - slow
             prev, t.diff = t.diff, diff
             if (
@@ -115,6 +118,8 @@ class VolatilityRegime(Strategy):
     exceeds ``threshold`` times its long-run average, else 0 (a signal other brains gate on). Never trades."""
 
     name = "regime"
+    outputs = {"vol_ratio": "sub", "regime": "sub"}
+    output_params = ("window", "long_window", "threshold")
     defaults = {"window": 30, "long_window": 240, "threshold": 1.5}
 
     def __init__(self, ctx: Any, params: dict[str, Any]) -> None:
@@ -123,6 +128,11 @@ class VolatilityRegime(Strategy):
         self._last_close: dict[str, float] = {}
         self.regime: dict[str, float] = {}
         self.published = 0
+
+    def on_params_changed(self, name: str) -> None:
+        if name in ("window", "long_window"):
+            self._vol.clear()  # new windows: re-warm (the brain feeds history again)
+            self._last_close.clear()
 
     def on_bar(self, symbol: str, bars: np.ndarray) -> None:
         vol = self._vol.get(symbol)
@@ -147,6 +157,7 @@ class VolatilityRegime(Strategy):
                 continue
             ratio = std / avg
             value = 1.0 if ratio > float(self.params["threshold"]) else 0.0
+            self.record(symbol, int(bar["ts"]), ratio, value)
             self.regime[symbol] = value
             if not self.ctx.warming_up:
                 self.ctx.publish_signal("regime", symbol, value, {"vol": std, "ratio": ratio})

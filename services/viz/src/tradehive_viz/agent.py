@@ -272,10 +272,10 @@ class VizAgent(Agent):
             return
         if not isinstance(batch, series.IndicatorBatch):
             return
-        self.counts["indicator_rows"] += len(batch.ts)
+        self.counts["indicator_rows"] += len(batch)
         if self.sink is not None and batch.symbol == self.view.symbol:
             self.sink.indicators(msg.sender, batch.symbol, batch.names, batch.panes, batch.ts_array(),
-                                 batch.values_array(), False)  # fmt: skip
+                                 batch.values_array(), batch.reset)  # fmt: skip
 
     def on_signal(self, msg: Message) -> None:
         try:

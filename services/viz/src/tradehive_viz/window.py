@@ -54,6 +54,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.replies: dict[int, tuple[str, bool]] = {}
         self._fill_requests: set[int] = set()
         self._fill_ids: set[str] = set()
+        self.indicator_resets: dict[tuple[str, str], int] = {}
         self.positions: p.PositionReport | None = None
         self.events: list[str] = []
         self.setWindowTitle("Tradehive chart")
@@ -250,6 +251,7 @@ class MainWindow(QtWidgets.QMainWindow):
             series = self.chart.indicator(brain, name, pane)
             if reset:
                 series.reset(ts, values[:, j])
+                self.indicator_resets[key] = self.indicator_resets.get(key, 0) + 1
             else:
                 series.append(ts, values[:, j])
             if fresh:
