@@ -197,7 +197,9 @@ def test_real_x_server_pixels_at_known_candles(stack, tmp_path) -> None:
         if abs(c["y_open"] - c["y_close"]) < 4:
             continue  # a body too thin to hold a pixel of its own colour
         want = (0x26, 0xA6, 0x9A) if c["up"] else (0xEF, 0x53, 0x50)
-        if _color_near(img0, c["x"], (c["y_open"] + c["y_close"]) // 2, want):
+        top, bottom = sorted((c["y_open"], c["y_close"]))
+        body = [_color_near(img0, c["x"], y, want) for y in range(top + 1, bottom)]
+        if sum(body) * 2 >= len(body):  # most of the body's column (an overlay line may cross it)
             checked[c["up"]] += 1
         else:
             bad.append(c)
