@@ -295,7 +295,8 @@ class FixVenue:
         if cmd.symbol in self.instruments:
             inst = self.instruments.get(cmd.symbol)
             step = inst.tick_size
-            price = (math.ceil(price / step) if cmd.side is OrderSide.BUY else math.floor(price / step)) * step
+            q = price / step  # through the quote, to the tick grid (1e-6 of a tick absorbs float noise)
+            price = (math.ceil(q - 1e-6) if cmd.side is OrderSide.BUY else math.floor(q + 1e-6)) * step
             price = round(price, 10)
         return price
 
