@@ -54,7 +54,7 @@ docs: sync  ## agentcore + marketcore API reference from docstrings; --strict: a
 
 lint: sync
 	$(UV) run ruff check libs services tests bench
-	$(UV) run mypy libs/agentcore/src libs/marketcore/src
+	$(UV) run mypy libs/agentcore/src libs/marketcore/src libs/fix/src
 
 images: sync  ## role images offline: local debootstrap base + host wheelhouse (no registry needed)
 	deploy/docker/build-images.sh

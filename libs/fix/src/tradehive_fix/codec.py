@@ -43,7 +43,8 @@ FILL_EXEC_TYPES: Final = frozenset({EXEC_PARTIAL_42, EXEC_FILL_42, EXEC_TRADE_44
 
 ORD_REJ_REASONS: Final = {
     "0": "broker option", "1": "unknown symbol", "2": "exchange closed", "3": "order exceeds limit",
-    "4": "too late to enter", "5": "unknown order", "6": "duplicate order", "7": "duplicate of a verbally communicated order",
+    "4": "too late to enter", "5": "unknown order", "6": "duplicate order",
+    "7": "duplicate of a verbally communicated order",
     "8": "stale order", "11": "unsupported order characteristic", "13": "incorrect quantity", "99": "other",
 }  # fmt: skip
 CXL_REJ_REASONS: Final = {"0": "too late to cancel", "1": "unknown order", "2": "broker option",
@@ -64,7 +65,7 @@ def utc_timestamp(ns: int) -> str:
     """Nanoseconds since the epoch -> FIX UTCTimestamp with milliseconds."""
     secs, rem = divmod(int(ns), 1_000_000_000)
     tm = time.gmtime(secs)
-    return f"{tm.tm_year:04d}{tm.tm_mon:02d}{tm.tm_mday:02d}-{tm.tm_hour:02d}:{tm.tm_min:02d}:{tm.tm_sec:02d}.{rem // 1_000_000:03d}"
+    return time.strftime("%Y%m%d-%H:%M:%S", tm) + f".{rem // 1_000_000:03d}"
 
 
 def parse_utc_timestamp(text: str) -> int:
@@ -123,7 +124,9 @@ def order_fields(
     return out
 
 
-def cancel_fields(fix_id: str, orig_id: str, symbol: str, side: OrderSide, qty: float, now_ns: int) -> list[tuple[int, str]]:
+def cancel_fields(
+    fix_id: str, orig_id: str, symbol: str, side: OrderSide, qty: float, now_ns: int
+) -> list[tuple[int, str]]:
     return [(ORIG_CL_ORD_ID, orig_id), (CL_ORD_ID, fix_id), (SYMBOL, symbol), (SIDE, SIDE_TO_FIX[side]),
             (TRANSACT_TIME, utc_timestamp(now_ns)), (ORDER_QTY, fmt_qty(qty))]  # fmt: skip
 

@@ -68,7 +68,11 @@ class FixSessionConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             problems.append("data_dir is required (sequence numbers must survive a restart)")
         if self.heartbeat_s < 1 or self.reconnect_s <= 0 or self.reconnect_max_s < self.reconnect_s:
             problems.append("heartbeat_s >= 1 and 0 < reconnect_s <= reconnect_max_s")
-        bad_tif = {k: v for k, v in self.tif_map.items() if k not in ("DAY", "GTC", "IOC") or v not in ("DAY", "GTC", "IOC")}
+        bad_tif = {
+            k: v
+            for k, v in self.tif_map.items()
+            if k not in ("DAY", "GTC", "IOC") or v not in ("DAY", "GTC", "IOC")
+        }
         if bad_tif:
             problems.append(f"tif_map entries must map DAY/GTC/IOC to DAY/GTC/IOC, got {bad_tif}")
         if not self.collar_bps >= 0:
@@ -98,7 +102,10 @@ _SECRET_KEYS = ("USERNAME", "PASSWORD", "PASSWORD_FILE", "CONFIG_FILE")
 
 
 def load_config(
-    options: Mapping[str, Any] | None = None, *, prefix: str = "TRADEHIVE_FIX_", env: Mapping[str, str] | None = None
+    options: Mapping[str, Any] | None = None,
+    *,
+    prefix: str = "TRADEHIVE_FIX_",
+    env: Mapping[str, str] | None = None,
 ) -> tuple[FixSessionConfig, Credentials]:
     """The effective settings and credentials (see the module docstring for the precedence)."""
     env = os.environ if env is None else env
@@ -106,7 +113,9 @@ def load_config(
     path = env.get(prefix + "CONFIG_FILE", "")
     if path:
         merged.update(_read_file(Path(path)))
-    merged.update({k: v for k, v in (options or {}).items() if k not in ("username", "password")})
+    for key, value in (options or {}).items():
+        if key not in ("username", "password"):  # options from a service's config are strings: convert
+            merged[key] = _env_value(key, value) if isinstance(value, str) else value
     names = {f.lower() for f in FixSessionConfig.__struct_fields__}
     for key, value in env.items():
         if not key.startswith(prefix) or key[len(prefix) :] in _SECRET_KEYS:
@@ -154,7 +163,9 @@ def _read_file(path: Path) -> dict[str, Any]:
         raise FixConfigError(f"FIX settings file {path}: expected a table/object at the top")
     for secret in ("username", "password"):
         if secret in data:
-            raise FixConfigError(f"FIX settings file {path}: put {secret} in the environment or a secret file")
+            raise FixConfigError(
+                f"FIX settings file {path}: put {secret} in the environment or a secret file"
+            )
     return data
 
 

@@ -66,7 +66,9 @@ class FixTickSource:
     kind = "fix"
     live = True
 
-    def __init__(self, cfg: FixSessionConfig, credentials: Credentials | None = None, history_max: int = 1_000_000):
+    def __init__(
+        self, cfg: FixSessionConfig, credentials: Credentials | None = None, history_max: int = 1_000_000
+    ):
         if not cfg.symbols:
             raise DataSourceError("the FIX market-data source needs symbols to subscribe")
         self.cfg = cfg
@@ -175,7 +177,11 @@ class FixTickSource:
                 book = self._book.get(symbol)
                 try:
                     side, px = e[t.MD_ENTRY_TYPE], float(e[t.MD_ENTRY_PX])
-                    ts = c.parse_date_time(e[t.MD_ENTRY_DATE], e[t.MD_ENTRY_TIME]) if t.MD_ENTRY_TIME in e else time.time_ns()
+                    ts = (
+                        c.parse_date_time(e[t.MD_ENTRY_DATE], e[t.MD_ENTRY_TIME])
+                        if t.MD_ENTRY_TIME in e
+                        else time.time_ns()
+                    )
                 except (KeyError, ValueError, FixError):
                     self.counts["bad_entries"] += 1
                     continue
@@ -201,9 +207,16 @@ class FixTickSource:
         self.counts["ticks"] += 1
 
 
+# the feeder's options for its built-in sources (replay pacing, simulator): not FIX session settings
+_FEEDER_KEYS = frozenset(
+    {"format", "tz", "speed", "start", "end", "batch_max", "seed", "rate_hz", "history_s"}
+)
+
+
 def make_fix_source(context: SourceContext) -> FixTickSource:
     """The ``fix`` tick-source factory: options from the feeder, ``TRADEHIVE_FIXMD_*`` and a mounted file."""
-    cfg, creds = load_config(context.options, prefix="TRADEHIVE_FIXMD_")
+    options = {k: v for k, v in context.options.items() if k not in _FEEDER_KEYS and v not in ("", [], None)}
+    cfg, creds = load_config(options, prefix="TRADEHIVE_FIXMD_")
     return FixTickSource(cfg, creds)
 
 

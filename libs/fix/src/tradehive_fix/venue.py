@@ -48,7 +48,7 @@ from marketcore.venue import EventListener, VenueCapabilities, VenueContext, Ven
 from tradehive_fix import codec as c
 from tradehive_fix import message as t
 from tradehive_fix.config import Credentials, FixSessionConfig, load_config
-from tradehive_fix.errors import FixError, FixSessionError
+from tradehive_fix.errors import FixError
 from tradehive_fix.journal import JAmend, JDone, JExec, JFixId, JOrder, Journal
 from tradehive_fix.message import FixMessage
 from tradehive_fix.session import FixSession
@@ -105,10 +105,14 @@ class FixVenue:
         self._mass_status_seq = 0
         self.journal = Journal(Path(cfg.data_dir) / "orders.jsonl")
         self._restore()
-        self.session = FixSession(cfg, credentials, on_message=self._on_message, on_status=self._on_status, name=name)
+        self.session = FixSession(
+            cfg, credentials, on_message=self._on_message, on_status=self._on_status, name=name
+        )
         replace = cfg.replace != "none"
         self._caps = VenueCapabilities(
-            brackets=False, replace=replace, quotes=cfg.market_orders == "limit" or cfg.stop_orders == "emulate"
+            brackets=False,
+            replace=replace,
+            quotes=cfg.market_orders == "limit" or cfg.stop_orders == "emulate",
         )
 
     # ------------------------------------------------------------------------------------------- lifecycle
@@ -192,7 +196,9 @@ class FixVenue:
             except Exception as exc:  # noqa: BLE001 - an OrderError: answered, not raised
                 return [OrderCancelRejected(cid, sym, str(exc), now_ns)]
             if new_cmd.qty <= live.filled:
-                return [OrderCancelRejected(cid, sym, f"new qty {new_cmd.qty} <= filled {live.filled}", now_ns)]
+                return [
+                    OrderCancelRejected(cid, sym, f"new qty {new_cmd.qty} <= filled {live.filled}", now_ns)
+                ]
             if live.held:
                 live.cmd = new_cmd
                 self.journal.write(JAmend(new_cmd))
@@ -236,7 +242,11 @@ class FixVenue:
             except FixError as exc:
                 with self._lock:
                     self._forget(live.cmd.client_order_id)
-                events.append(OrderCancelled(live.cmd.client_order_id, symbol, ts_ns, f"stop triggered, not sent: {exc}"))
+                events.append(
+                    OrderCancelled(
+                        live.cmd.client_order_id, symbol, ts_ns, f"stop triggered, not sent: {exc}"
+                    )
+                )
         return events
 
     # --------------------------------------------------------------------------------------------- queries
@@ -258,9 +268,11 @@ class FixVenue:
 
     def status(self) -> dict[str, Any]:
         send_seq, recv_seq = self.session.seq_numbers()
-        return {"logged_on": self.session.logged_on, "next_sender_seq": send_seq, "next_target_seq": recv_seq,
-                "logons": self.session.logons, "disconnects": self.session.disconnects, "working": len(self._orders),
-                "mass_status_supported": self.mass_status_supported, "last_reject": self.last_reject, **self.counts}  # fmt: skip
+        s = self.session
+        return {"logged_on": s.logged_on, "next_sender_seq": send_seq, "next_target_seq": recv_seq,
+                "logons": s.logons, "disconnects": s.disconnects, "working": len(self._orders),
+                "mass_status_supported": self.mass_status_supported, "last_reject": self.last_reject,
+                **self.counts}  # fmt: skip
 
     # ------------------------------------------------------------------------------------------- internals
     def _submit_problem(self, cmd: SubmitOrder) -> str:
@@ -268,9 +280,15 @@ class FixVenue:
             return f"duplicate or invalid client_order_id {cmd.client_order_id}"
         if cmd.has_bracket:
             return "this venue holds no stop-loss/take-profit: the trader emulates them"
-        if cmd.type is OrderType.MARKET and self.cfg.market_orders == "limit" and cmd.symbol not in self._quotes:
+        if (
+            cmd.type is OrderType.MARKET
+            and self.cfg.market_orders == "limit"
+            and cmd.symbol not in self._quotes
+        ):
             return f"no quote yet for {cmd.symbol}: a market order is sent as a marketable limit"
-        if not self.session.logged_on and not (cmd.type is OrderType.STOP and self.cfg.stop_orders == "emulate"):
+        if not self.session.logged_on and not (
+            cmd.type is OrderType.STOP and self.cfg.stop_orders == "emulate"
+        ):
             self.counts["refused_offline"] += 1
             return "FIX session not logged on"
         return ""
@@ -305,7 +323,9 @@ class FixVenue:
         self.session.send(msg)  # raises FixSessionError when logged out
         self.counts["sent"] += 1
 
-    def _send_or_undo(self, cid: ClientOrderId, msg_type: str, fields: list[tuple[int, str]], now_ns: int) -> list[OrderEvent]:
+    def _send_or_undo(
+        self, cid: ClientOrderId, msg_type: str, fields: list[tuple[int, str]], now_ns: int
+    ) -> list[OrderEvent]:
         try:
             self._send(msg_type, fields)
         except FixError as exc:
@@ -381,7 +401,7 @@ class FixVenue:
             return time.time_ns()
 
     def _on_exec_report(self, msg: FixMessage) -> list[OrderEvent]:
-        exec_type = msg.get(t.EXEC_TYPE, "")
+        exec_type = msg.get(t.EXEC_TYPE) or ""
         exec_id = msg.get(t.EXEC_ID, "")
         key = f"{self.cfg.target_comp_id}-{exec_id}"
         if exec_type == c.EXEC_ORDER_STATUS:
@@ -403,7 +423,9 @@ class FixVenue:
             self.journal.write(JExec(key))
             return events
 
-    def _apply_report(self, cid: ClientOrderId, live: _Live, exec_type: str, msg: FixMessage, key: str) -> list[OrderEvent]:
+    def _apply_report(
+        self, cid: ClientOrderId, live: _Live, exec_type: str, msg: FixMessage, key: str
+    ) -> list[OrderEvent]:
         sym, ts, text = live.cmd.symbol, self._ts(msg), msg.get(t.TEXT, "") or ""
         cl = msg.get(t.CL_ORD_ID, "")
         events: list[OrderEvent] = []
@@ -442,7 +464,9 @@ class FixVenue:
     def _reason(self, msg: FixMessage) -> str:
         text = msg.get(t.TEXT, "") or ""
         code = msg.get(t.ORD_REJ_REASON)
-        reason = text or c.ORD_REJ_REASONS.get(code or "", f"rejected (OrdRejReason {code})" if code else "rejected")
+        reason = text or c.ORD_REJ_REASONS.get(
+            code or "", f"rejected (OrdRejReason {code})" if code else "rejected"
+        )
         self.last_reject = reason
         return reason
 
@@ -462,7 +486,9 @@ class FixVenue:
         return OrderFilled(cid, VenueOrderId(msg.get(t.ORDER_ID, "") or live.venue_order_id), key, live.cmd.symbol,
                            side, price, qty, abs(msg.float(t.COMMISSION)), liquidity, ts)  # fmt: skip
 
-    def _replaced(self, cid: ClientOrderId, live: _Live, ts: int, msg: FixMessage | None = None) -> list[OrderEvent]:
+    def _replaced(
+        self, cid: ClientOrderId, live: _Live, ts: int, msg: FixMessage | None = None
+    ) -> list[OrderEvent]:
         new_cmd = live.replace_to or live.cmd
         if msg is not None and live.replace_to is None:  # unsolicited (venue-side amend): take its values
             new_cmd = msgspec.structs.replace(live.cmd, qty=msg.float(t.ORDER_QTY, live.cmd.qty))
@@ -494,7 +520,9 @@ class FixVenue:
         with self._lock:
             cid = self._cid_of(msg)
             live = self._orders.get(cid) if cid is not None else None
-            text = msg.get(t.TEXT) or c.CXL_REJ_REASONS.get(msg.get(t.CXL_REJ_REASON) or "", "cancel rejected")
+            text = msg.get(t.TEXT) or c.CXL_REJ_REASONS.get(
+                msg.get(t.CXL_REJ_REASON) or "", "cancel rejected"
+            )
             if cid is None:
                 self.counts["unknown_reports"] += 1
                 return []
@@ -518,7 +546,9 @@ class FixVenue:
         text = msg.get(t.TEXT) or c.BUSINESS_REJ_REASONS.get(code, "business reject")
         if msg.get(t.REF_MSG_TYPE) == "AF":
             self.mass_status_supported = False
-            self.log.info("counterparty has no OrderMassStatusRequest: the journal and resends reconcile", text=text)
+            self.log.info(
+                "counterparty has no OrderMassStatusRequest: the journal and resends reconcile", text=text
+            )
             return []
         return self._reject_ref(msg, f"business reject: {text}")
 
@@ -531,7 +561,12 @@ class FixVenue:
             cid = self._ids.get(fix_id)
             live = self._orders.get(cid) if cid is not None else None
             if cid is None or live is None:
-                self.log.warning("counterparty reject", reason=reason, ref_seq=ref_seq, ref_msg_type=msg.get(t.REF_MSG_TYPE))
+                self.log.warning(
+                    "counterparty reject",
+                    reason=reason,
+                    ref_seq=ref_seq,
+                    ref_msg_type=msg.get(t.REF_MSG_TYPE),
+                )
                 if msg.get(t.REF_MSG_TYPE) == "AF":
                     self.mass_status_supported = False
                 return []
@@ -586,10 +621,7 @@ class FixVenue:
 
 def make_fix_venue(context: VenueContext) -> FixVenue:
     """The ``fix`` venue factory: settings from the context's options, ``TRADEHIVE_FIX_*`` and a mounted file."""
-    options = dict(context.options)
-    if context.state_dir is not None and "data_dir" not in options:
-        options["data_dir"] = str(Path(context.state_dir) / "fix")
-    cfg, creds = load_config(options)
+    cfg, creds = load_config(context.options)
     return FixVenue(cfg, creds, context.instruments, name=context.name or "fix")
 
 

@@ -19,7 +19,7 @@ else:
     from tradehive_fix.testing.counterparties import Counterparty, SessionSpec, free_port
     from tradehive_fix.venue import FixVenue
 
-CLIENTS = [f"T{i}" for i in range(1, 13)] + ["MM", "TAKER"]
+CLIENTS = [f"T{i}" for i in range(1, 13)] + ["MM", "TAKER", "E2E"]
 
 
 @pytest.fixture(scope="session")
@@ -38,7 +38,9 @@ def ordermatch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Counterpart
         yield cp
 
 
-def venue_config(cp: Counterparty, client: str, data_dir: Path, port: int | None = None, **kw: Any) -> FixSessionConfig:
+def venue_config(
+    cp: Counterparty, client: str, data_dir: Path, port: int | None = None, **kw: Any
+) -> FixSessionConfig:
     base: dict[str, Any] = dict(
         port=port or cp.port, sender_comp_id=client, target_comp_id=cp.sessions[0].sender_comp_id,
         begin_string=cp.begin_string, data_dir=str(data_dir), heartbeat_s=2, reconnect_s=0.5, reconnect_max_s=2.0,
@@ -57,7 +59,9 @@ def venue_config(cp: Counterparty, client: str, data_dir: Path, port: int | None
 def open_venue(tmp_path: Path) -> Iterator[Callable[..., FixVenue]]:
     venues: list[FixVenue] = []
 
-    def _open(cp: Counterparty, client: str, data_dir: Path | None = None, logon: bool = True, **kw: Any) -> FixVenue:
+    def _open(
+        cp: Counterparty, client: str, data_dir: Path | None = None, logon: bool = True, **kw: Any
+    ) -> FixVenue:
         venue = FixVenue(venue_config(cp, client, data_dir or tmp_path / client, **kw))
         venue.start()
         venues.append(venue)

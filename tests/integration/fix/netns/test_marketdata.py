@@ -41,8 +41,9 @@ def md_acceptor(tmp_path_factory: pytest.TempPathFactory):
 
 
 def source(port: int, tmp_path: Path, client: str, symbols=("EURUSD", "NZDUSD")) -> FixTickSource:
-    cfg = FixSessionConfig(port=port, sender_comp_id=client, target_comp_id="MDFEED", data_dir=str(tmp_path / "feeder"),
-                           heartbeat_s=2, reconnect_s=0.5, reconnect_max_s=2.0, logon_timeout_s=2, symbols=list(symbols))  # fmt: skip
+    cfg = FixSessionConfig(port=port, sender_comp_id=client, target_comp_id="MDFEED",
+                           data_dir=str(tmp_path / "feeder"), heartbeat_s=2, reconnect_s=0.5, reconnect_max_s=2.0,
+                           logon_timeout_s=2, symbols=list(symbols))  # fmt: skip
     return FixTickSource(cfg)
 
 

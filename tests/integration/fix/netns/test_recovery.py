@@ -26,7 +26,11 @@ BUY, SELL = OrderSide.BUY, OrderSide.SELL
 
 
 def new_acks(cp, client: str, cl_ord_id: str) -> int:
-    return sum(1 for m in cp.sent_messages(client) if m.msg_type == "8" and m.get(150) == "0" and m.get(11) == cl_ord_id)
+    return sum(
+        1
+        for m in cp.sent_messages(client)
+        if m.msg_type == "8" and m.get(150) == "0" and m.get(11) == cl_ord_id
+    )
 
 
 def test_dropped_connection_resends_and_never_doubles(ordermatch, open_venue) -> None:
@@ -56,7 +60,11 @@ def test_dropped_connection_resends_and_never_doubles(ordermatch, open_venue) ->
         assert kinds(events) == ["OrderFilled"] and events[0].qty == 1000  # delivered by resend, once
         assert maker.session.seq_numbers()[1] > seq_before[1]
         assert maker.session.disconnects == 1 and maker.session.logons == 2
-        assert maker.positions() == {"AUDUSD": 1000.0} == {"AUDUSD": counterparty_position(ordermatch, "T4", "AUDUSD")}
+        assert (
+            maker.positions()
+            == {"AUDUSD": 1000.0}
+            == {"AUDUSD": counterparty_position(ordermatch, "T4", "AUDUSD")}
+        )
 
         # an order whose bytes are lost in flight: the counterparty sees the gap after the reconnect, asks for a
         # resend, and takes the order exactly once (PossDupFlag)
@@ -75,7 +83,9 @@ def test_dropped_connection_resends_and_never_doubles(ordermatch, open_venue) ->
         assert kinds(events, "D4") == ["OrderAccepted"]
         assert new_acks(ordermatch, "T4", "D4") == 1, "the lost order was not sent exactly once"
         assert [o.client_order_id for o in maker.open_orders()] == ["D4"]
-        assert maker.session.reconnect_delays == sorted(maker.session.reconnect_delays)  # backoff never shrinks
+        assert maker.session.reconnect_delays == sorted(
+            maker.session.reconnect_delays
+        )  # backoff never shrinks
     finally:
         cutter.close()
 
@@ -113,12 +123,18 @@ class Driver:
         return self.read_until(lambda d: "status" in d and "ready" not in d, 15)
 
 
-def test_sigkilled_venue_process_restarts_with_its_sequence_and_orders(ordermatch, open_venue, tmp_path: Path) -> None:
+def test_sigkilled_venue_process_restarts_with_its_sequence_and_orders(
+    ordermatch, open_venue, tmp_path: Path
+) -> None:
     cfg = venue_config(ordermatch, "T6", tmp_path / "t6")
     first = Driver(cfg)
     assert first.ready["ready"] is True
-    first.send({"op": "submit", "order": msgspec.to_builtins(order("K1", BUY, 1000, limit=0.55, symbol="NZDUSD"))})
-    first.send({"op": "submit", "order": msgspec.to_builtins(order("K2", BUY, 300, limit=0.50, symbol="NZDUSD"))})
+    first.send(
+        {"op": "submit", "order": msgspec.to_builtins(order("K1", BUY, 1000, limit=0.55, symbol="NZDUSD"))}
+    )
+    first.send(
+        {"op": "submit", "order": msgspec.to_builtins(order("K2", BUY, 300, limit=0.50, symbol="NZDUSD"))}
+    )
     first.read_until(lambda d: "event" in d and d["event"]["client_order_id"] == "K2"
                      and d["event"]["msg"] == "order_accepted", 15)  # fmt: skip
     seq = first.send({"op": "status"})["status"]
@@ -135,11 +151,18 @@ def test_sigkilled_venue_process_restarts_with_its_sequence_and_orders(ordermatc
         assert second.ready["ready"] is True
         assert st["next_sender_seq"] > seq["next_sender_seq"], (st, seq)  # continued, not reset
         fill = second.read_until(lambda d: "event" in d and d["event"]["msg"] == "order_filled", 15)["event"]
-        assert (fill["client_order_id"], fill["qty"]) == ("K1", 400.0)  # the report sent while dead, by resend
+        assert (fill["client_order_id"], fill["qty"]) == (
+            "K1",
+            400.0,
+        )  # the report sent while dead, by resend
         now = second.send({"op": "status"})
         working = {o["client_order_id"]: o["filled_qty"] for o in now["open_orders"]}
         assert working == {"K1": 400.0, "K2": 0.0}
-        assert now["positions"] == {"NZDUSD": 400.0} == {"NZDUSD": counterparty_position(ordermatch, "T6", "NZDUSD")}
+        assert (
+            now["positions"]
+            == {"NZDUSD": 400.0}
+            == {"NZDUSD": counterparty_position(ordermatch, "T6", "NZDUSD")}
+        )
         second.send({"op": "cancel", "order": {"client_order_id": "K2", "symbol": "NZDUSD"}})
         second.read_until(lambda d: "event" in d and d["event"]["msg"] == "order_cancelled", 15)
     finally:

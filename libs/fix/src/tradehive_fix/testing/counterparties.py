@@ -49,11 +49,15 @@ def build(kind: str) -> Path:
     subdir, units = _SOURCES[kind]
     src = EXAMPLES / subdir
     if not src.is_dir() or not Path("/usr/include/quickfix/Session.h").exists():
-        raise CounterpartyUnavailable("QuickFIX examples/headers missing: apt-get install libquickfix-dev libquickfix-doc")
+        raise CounterpartyUnavailable(
+            "QuickFIX examples/headers missing: apt-get install libquickfix-dev libquickfix-doc"
+        )
     gxx = shutil.which("g++")
     if gxx is None:
         raise CounterpartyUnavailable("g++ not found: apt-get install g++")
-    files = sorted(p for p in src.iterdir() if p.suffix in (".h", ".cpp") or p.name.endswith((".cpp.gz", ".h.gz")))
+    files = sorted(
+        p for p in src.iterdir() if p.suffix in (".h", ".cpp") or p.name.endswith((".cpp.gz", ".h.gz"))
+    )
     digest = hashlib.sha256(subprocess.run([gxx, "--version"], capture_output=True).stdout)
     for p in files:
         digest.update(p.name.encode() + p.read_bytes())
@@ -133,7 +137,9 @@ class Counterparty:
     def sent_messages(self, client_comp_id: str) -> list[FixMessage]:
         """Every application message this acceptor persisted as sent to ``client_comp_id`` (its FileStore)."""
         spec = next(s for s in self.sessions if s.target_comp_id == client_comp_id)
-        body = self.workdir / "store" / f"{self.begin_string}-{spec.sender_comp_id}-{spec.target_comp_id}.body"
+        body = (
+            self.workdir / "store" / f"{self.begin_string}-{spec.sender_comp_id}-{spec.target_comp_id}.body"
+        )
         if not body.exists():
             return []
         return _split_messages(body.read_bytes().decode("ascii", "replace"))

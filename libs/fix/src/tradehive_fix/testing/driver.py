@@ -30,7 +30,12 @@ def _print(obj: object) -> None:
 def main() -> int:
     cfg = msgspec.json.decode(sys.argv[1].encode(), type=FixSessionConfig)
     venue = FixVenue(cfg)
-    venue.set_event_listener(lambda: [_print({"event": msgspec.to_builtins(e)}) for e in venue.poll_events()])
+
+    def drain() -> None:
+        for e in venue.poll_events():
+            _print({"event": msgspec.to_builtins(e)})
+
+    venue.set_event_listener(drain)
     venue.start()
     ok = venue.wait_logon(20)
     _print({"ready": ok, "status": venue.status(), "open_orders": msgspec.to_builtins(venue.open_orders()),

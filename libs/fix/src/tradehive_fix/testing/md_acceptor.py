@@ -3,7 +3,8 @@
 Test infrastructure, not a fake: both ends are the real engine and the prices are FXCM's recorded feed
 (``/work/shared/data``, read with marketcore's replay source). Answers MarketDataRequest (35=V):
 subscribe (263=1) -> a full-refresh snapshot (35=W) per symbol, then incremental refreshes (35=X) as the recorded
-ticks come due (``--speed`` times real time; timestamps mapped onto the wall clock, t0 + (ts - first) / speed, as a live feed);
+ticks come due (``--speed`` times real time; timestamps mapped onto the wall clock as t0 + (ts - first) /
+speed, as a live feed);
 unsubscribe (263=2) stops a symbol; an unknown symbol gets MarketDataRequestReject (35=Y) with its reason.
 Its own FileStore keeps sequence numbers across reconnects, so a client that was away gets a resend.
 
@@ -147,9 +148,13 @@ class MarketDataServer(fix.Application):  # type: ignore[misc]
             for symbol, ticks in poll.runs:
                 if not ticks.size:
                     continue
-                if self.offset_ns is None:  # data time -> wall time: t0 + (ts - first) / speed, never ahead of now
+                if (
+                    self.offset_ns is None
+                ):  # data time -> wall time: t0 + (ts - first) / speed, never ahead of now
                     self.offset_ns, self.first_ns = time.time_ns(), int(ticks["ts"][0])
-                ts = self.offset_ns + ((ticks["ts"].astype(np.int64) - self.first_ns) / self.speed).astype(np.int64)
+                ts = self.offset_ns + ((ticks["ts"].astype(np.int64) - self.first_ns) / self.speed).astype(
+                    np.int64
+                )
                 for k in range(ticks.size):
                     bid, ask = float(ticks["bid"][k]), float(ticks["ask"][k])
                     self.last[symbol] = (bid, ask)

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 
 from tradehive_fix.errors import FixError
 
-INSIDE_ENV = "TRADEHIVE_FIX_IN_NETNS"
+INSIDE_ENV = "TRADEHIVE_NETNS_FIX"  # not under TRADEHIVE_FIX_: that prefix is the session settings'
 
 
 class NetnsUnavailable(FixError):
@@ -24,7 +24,9 @@ def _prefix() -> list[str]:
     if unshare is None:
         raise NetnsUnavailable("unshare(1) not found (util-linux)")
     for flags in (["--net"], ["-r", "--net"]):
-        probe = subprocess.run([unshare, *flags, ip, "link", "set", "lo", "up"], capture_output=True, text=True)
+        probe = subprocess.run(
+            [unshare, *flags, ip, "link", "set", "lo", "up"], capture_output=True, text=True
+        )
         if probe.returncode == 0:
             return [unshare, *flags]
     raise NetnsUnavailable(f"cannot create a network namespace: {probe.stderr.strip()}")
@@ -37,7 +39,9 @@ def run_isolated(
     ip = shutil.which("ip") or "/usr/sbin/ip"
     script = f'{ip} link set lo up && exec "$@"'
     cmd = [*_prefix(), "sh", "-c", script, "sh", *argv]
-    return subprocess.run(cmd, env={**env, INSIDE_ENV: "1"}, capture_output=True, text=True, timeout=timeout, cwd=cwd)
+    return subprocess.run(
+        cmd, env={**env, INSIDE_ENV: "1"}, capture_output=True, text=True, timeout=timeout, cwd=cwd
+    )
 
 
 __all__ = ["INSIDE_ENV", "NetnsUnavailable", "run_isolated"]
