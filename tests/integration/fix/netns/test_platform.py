@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import msgspec
 import pytest
 from agentcore.launcher import AgentSpec
 from agentcore.testing import wait_until
