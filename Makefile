@@ -4,7 +4,7 @@ DATA ?=
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: docs help sync run viz demo test fuzz test-unit test-integration test-system bench lint lint-docker images images-online base-image clean
+.PHONY: docs help sync run viz demo test fuzz test-unit test-integration test-system bench lint lint-docker images images-online base-image clean fix-counterparties
 
 help:
 	@echo "make run [DATA=DIR]  the platform as local processes (simulator, or replay of DATA)"
@@ -51,6 +51,9 @@ bench: sync
 
 docs: sync  ## agentcore + marketcore API reference from docstrings; --strict: any warning fails (CI runs it)
 	$(UV) run mkdocs build --strict
+
+fix-counterparties: sync  ## build (once, cached) QuickFIX's executor + ordermatch for the FIX adapter tests
+	$(UV) run python -c "from tradehive_fix.testing.counterparties import build; print(build('executor')); print(build('ordermatch'))"
 
 lint: sync
 	$(UV) run ruff check libs services tests bench

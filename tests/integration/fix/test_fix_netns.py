@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[2]
@@ -33,7 +33,7 @@ def test_fix_suite_in_network_namespace(tmp_path: Path) -> None:
     argv = [sys.executable, "-m", "pytest", str(HERE / "netns"), "-q", "-p", "no:cacheprovider",
             f"--junitxml={report}", "--timeout=120", "-x"]  # fmt: skip
     try:
-        proc = netns.run_isolated(argv, dict(os.environ), timeout=300, cwd=str(ROOT))
+        proc = netns.run_isolated(argv, dict(os.environ), timeout=540, cwd=str(ROOT))
     except netns.NetnsUnavailable as exc:
         pytest.skip(str(exc))
     print(proc.stdout[-20000:])

@@ -96,7 +96,7 @@ def test_platform_trades_end_to_end_over_fix(ordermatch, platform, tmp_path: Pat
 
         def traded() -> dict | None:
             t = plat.status("trader")
-            return t if t["fills"] >= 4 else None
+            return t if t["fills"] >= 2 else None
 
         try:
             trader_status = wait_until(
