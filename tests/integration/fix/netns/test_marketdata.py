@@ -33,7 +33,7 @@ def md_acceptor(tmp_path_factory: pytest.TempPathFactory):
                              "--start", "2014-05-08T12:00:00", "--workdir", str(tmp_path / "md")],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
     try:
-        wait_port("127.0.0.1", port, 30, proc)  # type: ignore[arg-type]
+        wait_port("127.0.0.1", port, 120, proc)  # type: ignore[arg-type]
         yield port
     finally:
         proc.terminate()

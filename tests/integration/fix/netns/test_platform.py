@@ -36,7 +36,7 @@ def test_platform_trades_end_to_end_over_fix(ordermatch, platform, tmp_path: Pat
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     mm_venue = mm_feed = maker = None
     try:
-        wait_port("127.0.0.1", md_port, 60, md)  # type: ignore[arg-type]
+        wait_port("127.0.0.1", md_port, 120, md)  # type: ignore[arg-type]
         mm_feed = FixTickSource(FixSessionConfig(port=md_port, sender_comp_id="E2EMMFEED", target_comp_id="MDFEED",
                                                  data_dir=str(tmp_path / "mmfeed"), symbols=["EURUSD"]))  # fmt: skip
         mm_venue = FixVenue(venue_config(ordermatch, "MM", tmp_path / "mm"))
