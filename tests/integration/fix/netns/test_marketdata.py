@@ -15,7 +15,7 @@ from tradehive_fix.marketdata import FixTickSource
 from tradehive_fix.testing.counterparties import free_port, wait_port
 from tradehive_fix.testing.proxy import TcpCutter
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = pytest.mark.timeout(200)
 DATA = Path("/work/shared/data/fxcm/tick")
 
 

@@ -22,7 +22,7 @@ from tradehive_fix.venue import FixVenue
 from ..conftest_platform import platform  # noqa: F401 - the platform fixture
 from .conftest import venue_config
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = pytest.mark.timeout(360)
 DATA = Path("/work/shared/data/fxcm/tick")
 
 
