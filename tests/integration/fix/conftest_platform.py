@@ -55,20 +55,30 @@ class Platform:
 
 @pytest.fixture
 def platform() -> Iterator[Callable[..., Platform]]:
-    """``platform({name: AgentSpec})`` starts a name server and the agents; all are stopped at teardown."""
+    """``platform({name: AgentSpec}, later={...})`` starts a name server and the agents, then (when they are
+    ready) the ``later`` ones on the same name server: on a loaded machine an agent that connects to another
+    (the trader to the router) must not time out while that one is still warming up. Stopped at teardown."""
     launchers: list[Launcher] = []
 
-    def start(agents: dict[str, AgentSpec], start_method: str = "fork") -> Platform:
+    def start(
+        agents: dict[str, AgentSpec], start_method: str = "fork", later: dict[str, AgentSpec] | None = None
+    ) -> Platform:
         naming.configure_pyro(30.0)
         port = free_port()
-        topo = Topology(
-            agents=agents, nameserver=NameServerSpec(port=port), settings={"log_level": "warning"},
-            restart=RestartPolicy(max_restarts=0), start_timeout=90.0, start_method=start_method,
-        )  # fmt: skip
-        launcher = Launcher(topo, live=False)
-        launchers.append(launcher)
-        launcher.start_all()
-        return Platform(launcher, port)
+        first: Launcher | None = None
+        for group, own_ns in ((agents, True), (later or {}, False)):
+            if not group:
+                continue
+            topo = Topology(
+                agents=group, nameserver=NameServerSpec(port=port, start=own_ns), settings={"log_level": "warning"},
+                restart=RestartPolicy(max_restarts=0), start_timeout=180.0, start_method=start_method,  # type: ignore[arg-type]
+            )  # fmt: skip
+            launcher = Launcher(topo, live=False)
+            launchers.insert(0, launcher)  # stopped first
+            launcher.start_all()
+            first = first or launcher
+        assert first is not None
+        return Platform(first, port)
 
     yield start
     for launcher in launchers:

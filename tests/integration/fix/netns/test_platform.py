@@ -85,14 +85,13 @@ def test_platform_trades_end_to_end_over_fix(ordermatch, platform, tmp_path: Pat
         }
         router = {"clock_close": True, "timeframes": ["1s", "1m"]}
         plat = platform(
-            {
-                "feeder": AgentSpec(cls=FEEDER, config=feeder),
-                "router": AgentSpec(cls=ROUTER, config=router),
+            {"feeder": AgentSpec(cls=FEEDER, config=feeder), "router": AgentSpec(cls=ROUTER, config=router)},
+            later={
                 "trader": AgentSpec(cls=TRADER, config=trader),
                 "brain-trend": AgentSpec(cls=BRAIN, config=brain),
             },
-            start_method="exec",
-        )  # fmt: skip  (fork: QuickFIX does not survive a fork of a process that ran it)
+            start_method="exec",  # fork: QuickFIX does not survive a fork of a process that ran it
+        )
 
         def traded() -> dict | None:
             t = plat.status("trader")

@@ -100,6 +100,13 @@ class Driver:
         self.lines: list[dict[str, Any]] = []
         self.ready = self.read_until(lambda d: "ready" in d, 30)
 
+    def seen(self, pred: Any, timeout: float) -> dict[str, Any]:
+        """A line matching ``pred``: one already read (e.g. while waiting for a status) or the next ones."""
+        for d in self.lines:
+            if pred(d):
+                return d
+        return self.read_until(pred, timeout)
+
     def read_until(self, pred: Any, timeout: float) -> dict[str, Any]:
         assert self.proc.stdout is not None
         deadline = time.monotonic() + timeout
@@ -135,7 +142,7 @@ def test_sigkilled_venue_process_restarts_with_its_sequence_and_orders(
     first.send(
         {"op": "submit", "order": msgspec.to_builtins(order("K2", BUY, 300, limit=0.50, symbol="NZDUSD"))}
     )
-    first.read_until(lambda d: "event" in d and d["event"]["client_order_id"] == "K2"
+    first.seen(lambda d: "event" in d and d["event"]["client_order_id"] == "K2"
                      and d["event"]["msg"] == "order_accepted", 15)  # fmt: skip
     seq = first.send({"op": "status"})["status"]
     first.proc.send_signal(signal.SIGKILL)
@@ -150,7 +157,7 @@ def test_sigkilled_venue_process_restarts_with_its_sequence_and_orders(
         st = second.ready["status"]
         assert second.ready["ready"] is True
         assert st["next_sender_seq"] > seq["next_sender_seq"], (st, seq)  # continued, not reset
-        fill = second.read_until(lambda d: "event" in d and d["event"]["msg"] == "order_filled", 15)["event"]
+        fill = second.seen(lambda d: "event" in d and d["event"]["msg"] == "order_filled", 15)["event"]
         assert (fill["client_order_id"], fill["qty"]) == (
             "K1",
             400.0,
@@ -164,7 +171,7 @@ def test_sigkilled_venue_process_restarts_with_its_sequence_and_orders(
             == {"NZDUSD": counterparty_position(ordermatch, "T6", "NZDUSD")}
         )
         second.send({"op": "cancel", "order": {"client_order_id": "K2", "symbol": "NZDUSD"}})
-        second.read_until(lambda d: "event" in d and d["event"]["msg"] == "order_cancelled", 15)
+        second.seen(lambda d: "event" in d and d["event"]["msg"] == "order_cancelled", 15)
     finally:
         second.proc.stdin.close()  # type: ignore[union-attr]
         second.proc.wait(15)
