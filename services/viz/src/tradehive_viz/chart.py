@@ -100,6 +100,9 @@ class ChartView(pg.GraphicsLayoutWidget):
         self.price.vb.setMouseEnabled(x=True, y=False)
         self.sub.getAxis("bottom").setStyle(showValues=False)
         self.volume.getAxis("bottom").setStyle(showValues=False)
+        for plot in (self.price, self.sub):  # names of the brains' overlays, top left
+            legend = plot.addLegend(offset=(8, 22) if plot is self.price else (8, 4), labelTextColor=FOREGROUND)
+            legend.setBrush(pg.mkBrush(19, 23, 34, 200))
         self.candles = CandleItem(self.series)
         self.vol = VolumeItem(self.series, lambda: self.volume_field)
         self.price.addItem(self.candles)
