@@ -21,6 +21,7 @@ from tradehive_viz.model import CandleSeries, IndicatorSeries
 BACKGROUND = "#131722"
 FOREGROUND = "#b2b5be"
 FOLLOW_BARS = 150  # candles in view in follow mode (unless the user zoomed)
+MAX_SUBS = 6  # brains' sub-panes shown at once (more share the last)
 OVERLAY_COLORS = ("#f5c542", "#42a5f5", "#ab47bc", "#ff7043", "#66bb6a", "#ec407a", "#26c6da", "#d4e157")
 
 
@@ -79,30 +80,19 @@ class ChartView(pg.GraphicsLayoutWidget):
         self._adjusting = False
         self.time_axis = TimeAxis(self.series)
         self.price = self.addPlot(row=0, col=0, axisItems={"bottom": self.time_axis})
-        self.sub = self.addPlot(row=1, col=0)
-        self.volume = self.addPlot(row=2, col=0)
+        self.volume = self.addPlot(
+            row=MAX_SUBS + 1, col=0
+        )  # sub-panes (one per brain) go in the rows between
+        self.subs: dict[str, pg.PlotItem] = {}
         self.ci.layout.setRowStretchFactor(0, 6)
-        self.ci.layout.setRowStretchFactor(1, 0)
-        self.ci.layout.setRowStretchFactor(2, 1)
-        self.sub.setMaximumHeight(0)
-        self.sub.hide()
-        for plot in (self.price, self.sub, self.volume):
-            plot.showGrid(x=True, y=True, alpha=0.15)
-            plot.setMenuEnabled(False)
-            plot.hideButtons()
-            plot.getAxis("left").setWidth(70)
-            plot.getAxis("left").setTextPen(FOREGROUND)
-            plot.getAxis("bottom").setTextPen(FOREGROUND)
-            plot.vb.disableAutoRange()
-        for plot in (self.sub, self.volume):
-            plot.setXLink(self.price)
-            plot.vb.setMouseEnabled(x=True, y=False)
+        self.ci.layout.setRowStretchFactor(MAX_SUBS + 1, 1)
+        for plot in (self.price, self.volume):
+            self._style(plot)
+        self.volume.setXLink(self.price)
+        self.volume.vb.setMouseEnabled(x=True, y=False)
         self.price.vb.setMouseEnabled(x=True, y=False)
-        self.sub.getAxis("bottom").setStyle(showValues=False)
         self.volume.getAxis("bottom").setStyle(showValues=False)
-        for plot in (self.price, self.sub):  # names of the brains' overlays, top left
-            legend = plot.addLegend(offset=(8, 22) if plot is self.price else (8, 4), labelTextColor=FOREGROUND)
-            legend.setBrush(pg.mkBrush(19, 23, 34, 200))
+        self._legend(self.price, (8, 22))
         self.candles = CandleItem(self.series)
         self.vol = VolumeItem(self.series, lambda: self.volume_field)
         self.price.addItem(self.candles)
@@ -304,6 +294,35 @@ class ChartView(pg.GraphicsLayoutWidget):
                 self.price.addItem(line, ignoreBounds=True)
             line.setPos(price)
 
+    @staticmethod
+    def _style(plot: pg.PlotItem) -> None:
+        plot.showGrid(x=True, y=True, alpha=0.15)
+        plot.setMenuEnabled(False)
+        plot.hideButtons()
+        plot.getAxis("left").setWidth(70)
+        plot.getAxis("left").setTextPen(FOREGROUND)
+        plot.getAxis("bottom").setTextPen(FOREGROUND)
+        plot.vb.disableAutoRange()
+
+    @staticmethod
+    def _legend(plot: pg.PlotItem, offset: tuple[int, int]) -> None:
+        legend = plot.addLegend(offset=offset, labelTextColor=FOREGROUND)
+        legend.setBrush(pg.mkBrush(19, 23, 34, 200))
+
+    def sub_pane(self, brain: str) -> pg.PlotItem:
+        """The brain's own pane under the candles (its oscillators, regime): one per brain, its own y scale."""
+        plot = self.subs.get(brain)
+        if plot is None:
+            row = 1 + len(self.subs) if len(self.subs) < MAX_SUBS else MAX_SUBS
+            plot = self.subs[brain] = self.addPlot(row=row, col=0)
+            self._style(plot)
+            plot.setXLink(self.price)
+            plot.vb.setMouseEnabled(x=True, y=False)
+            plot.getAxis("bottom").setStyle(showValues=False)
+            self._legend(plot, (8, 4))
+            self.ci.layout.setRowStretchFactor(row, 2)
+        return plot
+
     # -- brain outputs -------------------------------------------------------------------------------------------
     def indicator(self, brain: str, name: str, pane: str) -> IndicatorSeries:
         key = (brain, name)
@@ -313,12 +332,8 @@ class ChartView(pg.GraphicsLayoutWidget):
             curve = pg.PlotDataItem(pen=pg.mkPen(color, width=1.5), name=f"{brain}.{name}", connect="finite")
             curve.setClipToView(True)
             curve.setDownsampling(auto=True, method="peak")
-            plot = self.price if pane == "price" else self.sub
+            plot = self.price if pane == "price" else self.sub_pane(brain)
             plot.addItem(curve)
-            if pane != "price":
-                self.sub.setMaximumHeight(16777215)
-                self.sub.show()
-                self.ci.layout.setRowStretchFactor(1, 2)
             entry = self.indicators[key] = (IndicatorSeries(), curve, pane)
         return entry[0]
 
@@ -331,13 +346,20 @@ class ChartView(pg.GraphicsLayoutWidget):
         self._fit_y()
 
     def indicator_points(self, brain: str, name: str) -> tuple[np.ndarray, np.ndarray]:
-        """(x, value) of a series on the current candles (x = index of the candle with that open time)."""
+        """(x, value) of a series on the current candles: x = the index of the candle holding its bar time, plus
+        where in that candle it falls (a brain on 1m bars drawn on a 5m chart stays a line, not steps)."""
         series = self.indicators[(brain, name)][0]
         if not series.ts.size or not len(self.series):
             return np.zeros(0), np.zeros(0)
         idx = np.asarray(self.series.index_of(series.ts))
         keep = idx >= 0
-        return idx[keep].astype(np.float64), series.values[keep]
+        idx, ts = idx[keep], series.ts[keep]
+        starts = self.series.bars["ts"]
+        if self.series.forming is not None:
+            starts = np.append(starts, self.series.forming["ts"])
+        tf_ns = max(self.time_axis.tf_s * 1e9, 1.0)
+        frac = np.clip((ts - starts[idx]) / tf_ns, 0.0, 0.999)
+        return idx.astype(np.float64) + frac, series.values[keep]
 
     def _draw_indicators(self) -> None:
         for key, (series, curve, pane) in self.indicators.items():
@@ -346,12 +368,19 @@ class ChartView(pg.GraphicsLayoutWidget):
             self._ind_seen[key] = series.version
             x, y = self.indicator_points(*key)
             curve.setData(x, y)
-            if pane != "price" and y.size:
-                finite = y[np.isfinite(y)]
-                if finite.size:
-                    lo, hi = float(finite.min()), float(finite.max())
-                    pad = (hi - lo) * 0.1 or 0.5
-                    self.sub.setYRange(lo - pad, hi + pad, padding=0)
+            if pane != "price":
+                self._fit_sub(key[0])
+
+    def _fit_sub(self, brain: str) -> None:
+        values = [
+            s.values for (b, _n), (s, _c, pane) in self.indicators.items() if b == brain and pane != "price"
+        ]
+        finite = np.concatenate(values) if values else np.zeros(0)
+        finite = finite[np.isfinite(finite)]
+        if finite.size:
+            lo, hi = float(finite.min()), float(finite.max())
+            pad = (hi - lo) * 0.1 or 0.5
+            self.sub_pane(brain).setYRange(lo - pad, hi + pad, padding=0)
 
     # -- pixels (tests) -------------------------------------------------------------------------------------------
     def candle_scene_pos(self, index: int, price: float) -> QtCore.QPointF:
