@@ -13,6 +13,7 @@ help:
 	@echo "make bench           benchmarks (numbers printed, nothing asserted)"
 	@echo "make demo            agentcore demo topology (every messaging pattern)"
 	@echo "make lint            ruff + mypy"
+	@echo "make soak            the platform at 10k ticks/s for SOAK_DURATION s (default 300); bench/results/soak.*"
 	@echo "make fuzz            >= 1M mutated inputs per decoder (FUZZ_CASES=N, FUZZ_ONLY=wire,orders)"
 	@echo "make docs            API reference (mkdocs + mkdocstrings) into site/, warnings are errors"
 	@echo "make images          container images per role without a registry (local base + wheelhouse)"
@@ -45,6 +46,9 @@ test-system: sync
 fuzz: sync  ## every decoder fed FUZZ_CASES (default 1M) mutated inputs; report in .bench/fuzz.json
 	@mkdir -p .bench
 	$(UV) run python tests/fuzz/fuzz_run.py --out .bench/fuzz.json
+
+soak: sync  ## on demand: RSS, fds, buffer fill, hop p99 over time -> bench/results/soak.{csv,md,png}
+	$(UV) run python bench/soak/run.py --duration $(or $(SOAK_DURATION),300)
 
 bench: sync
 	$(UV) run python bench/run_all.py

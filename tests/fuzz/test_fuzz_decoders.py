@@ -159,3 +159,15 @@ def test_regression_binance_timestamp_beyond_int64_nanoseconds(tmp_path: Any) ->
         assert read_binance_trades(path, on_error="skip")["ts"].tolist() == [1609459200000 * 10**6]
         with pytest.raises(DataFormatError, match="out of range"):
             read_binance_trades(path, on_error="raise")
+
+
+def test_regression_wire_dtype_that_numpy_parses_as_python() -> None:
+    """Found by ``make fuzz``: numpy parses a descr such as ",f4" as Python and raised SyntaxError."""
+    from agentcore import wire
+    from agentcore.errors import WireError
+
+    header = msgspec.msgpack.encode(
+        {"v": 1, "k": "n", "t": "", "p": "t", "s": 3, "ns": 1, "d": ",f4", "sh": [2]}
+    )
+    with pytest.raises(WireError, match="dtype"):
+        wire.decode([b"exec.trader", header, b"\x00" * 8])

@@ -136,7 +136,7 @@ def _dtype_from_descr(descr: Any) -> np.dtype:
         return cached
     try:
         dtype = np.dtype(descr) if isinstance(descr, str) else np.dtype([tuple(f) for f in descr])
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, SyntaxError) as exc:  # numpy parses ",f4" with ast: SyntaxError (fuzzing)
         raise WireError("bad dtype", repr(descr)) from exc
     if dtype.hasobject:
         raise WireError("bad dtype", "object dtypes are refused")
