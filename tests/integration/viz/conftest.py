@@ -50,6 +50,11 @@ class Stack:
         assert not isinstance(reply, bytes), p.decode(reply)
         return reply
 
+    def restart_nameserver(self) -> None:
+        """Stop the name server and start a new one on the same port (agents re-register by themselves)."""
+        self.ns.stop()
+        self.ns = NameServerProcess(self.ns.host, self.ns.port, timeout=30.0)
+
     def restart_router(self) -> None:
         self.spawn("router", ROUTER, ROUTER_CONFIG)
 
@@ -90,7 +95,7 @@ def stack(data_dir: Path) -> Iterator[Stack]:
         yield st
     finally:
         st.stop()
-        ns.stop()
+        st.ns.stop()
 
 
 @pytest.fixture

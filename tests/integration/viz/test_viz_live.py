@@ -241,3 +241,20 @@ def test_survives_router_kill_and_restart(viz, stack, qtbot) -> None:
     n = len(chart.series)
     qtbot.waitUntil(lambda: len(chart.series) > n, timeout=30_000)  # live bars again
     _same_bars(chart.series.bars.copy(), stack.bars(last_n=50_000))
+
+
+def test_shows_a_lost_name_server_and_recovers(viz, stack, qtbot) -> None:
+    """The name server goes away: the window says so and keeps the chart (data still flow between agents);
+    a new one on the same address: the agents re-register and the window is healthy again by itself."""
+    w = viz.window
+    stack.ns.stop()
+    qtbot.waitUntil(lambda: w.health_bad and "NAME SERVER LOST" in w.status_label.text(), timeout=15_000)
+    n = len(w.chart.series)
+    stack.restart_nameserver()
+
+    def healthy() -> None:
+        assert not w.health_bad, w.status_label.text()
+        assert sum(1 for i in w.agents.values() if not i.get("error") and not i.get("vanished")) >= 4
+
+    qtbot.waitUntil(healthy, timeout=30_000)
+    qtbot.waitUntil(lambda: len(w.chart.series) > n, timeout=20_000)  # the chart never stopped following
