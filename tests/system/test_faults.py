@@ -54,7 +54,7 @@ def replay_stack(factory: Callable[..., Stack], speed: str) -> Stack:
         pytest.skip(f"no recorded FXCM ticks/minute bars at {DATA} (set TRADEHIVE_DATA)")
     env = {"TRADEHIVE_DATA_DIR": str(DATA), "TRADEHIVE_REPLAY_SPEED": "1", **REPLAY_ENV}
     stack = factory(replay=True, env=env)
-    stack.up("nameserver", *AGENTS, timeout=240)
+    stack.up("nameserver", *AGENTS)
     assert float(stack.call("feeder", "set_speed", speed)) == float(speed)
     return stack
 
@@ -134,7 +134,7 @@ def crash(stack: Stack, service: str) -> None:
     Not ``docker kill``: the engine records that as a manual stop and then ignores the restart policy (checked
     on Docker 20.10: ``docker kill`` leaves an ``unless-stopped`` container exited, RestartCount 0).
     """
-    pid = int(stack.docker("inspect", "-f", "{{.State.Pid}}", stack.container(service)).stdout)
+    pid = int(stack.inspect(service)["State"]["Pid"])
     assert pid > 0, f"{service} is not running"
     try:
         os.kill(pid, signal.SIGKILL)
@@ -161,7 +161,7 @@ def test_router_killed_mid_replay_restarts_and_rebuilds_the_vendor_bars(stack_fa
 
     after = wait_for(restarted, 120, 1, "the killed router to come back (restart policy) and answer")
     assert after["uptime_s"] < before["uptime_s"] + (time.time() - t_kill)  # a new process, not the old one
-    restarts = stack.docker("inspect", "-f", "{{.RestartCount}}", stack.container("router")).stdout.strip()
+    restarts = stack.inspect("router")["RestartCount"]
     assert int(restarts) >= 1, "compose restart policy did not restart the router"
     assert registered(stack.port("nameserver", 9090)).get("router") == "router"
     assert status(stack, "feeder")["finished"] is False, "the fault must happen mid-stream: replay too fast"
@@ -225,7 +225,7 @@ def test_nameserver_outage_keeps_data_flowing_and_everyone_reregisters(stack_fac
 
     wait_for(lambda: min(flow()) > 0, 60, 1, "ticks reaching router and trader")
     assert set(registered(stack.port("nameserver", 9090))) == set(AGENTS)
-    stack._run(stack.cmd("stop", "-t", "10", "nameserver"), timeout=60)
+    stack.compose("stop", "-t", "10", "nameserver")
     t_stop = time.monotonic()
     samples = [flow()]
     while time.monotonic() - t_stop < 30:
@@ -235,7 +235,7 @@ def test_nameserver_outage_keeps_data_flowing_and_everyone_reregisters(stack_fac
         assert samples[-1][i] > samples[0][i], f"{what} stalled during the outage: {[s[i] for s in samples]}"
     rising = sum(b[i] > a[i] for a, b in zip(samples, samples[1:], strict=False) for i in range(2))
     assert rising >= len(samples) - 1, f"data flowed only in bursts during the outage: {samples}"
-    stack._run(stack.cmd("start", "nameserver"), timeout=120)
+    stack.compose("start", "nameserver")
     t_start = time.monotonic()
     ns_port = stack.port("nameserver", 9090)  # an ephemeral host port may change across stop/start
     wait_for(lambda: registered(ns_port) == ROLE_OF, 30, 0.5, "every agent registered again")
@@ -259,11 +259,12 @@ def test_brain_disconnected_from_the_network_resumes_without_duplicate_orders(st
     wait_for(lambda: status(stack, "brain-trend")["orders_sent"] > 0, 240, 2, "the trend brain trading")
     before = status(stack, "brain-trend")
     brain = stack.container("brain-trend")
-    stack.docker("network", "disconnect", stack.network, brain)
+    network = stack.docker_client.networks.get(stack.network)
+    network.disconnect(brain)
     try:
         time.sleep(15)
     finally:  # compose's aliases are the service name and the container name: give the service name back
-        stack.docker("network", "connect", "--alias", "brain-trend", stack.network, brain)
+        network.connect(brain, aliases=["brain-trend"])
     assert status(stack, "feeder")["finished"] is False, "the fault must happen mid-stream: replay too fast"
 
     wait_for(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, Stack, http_get, run, wait_for
+from .conftest import ROOT, Stack, http_get, wait_for
 
 AGENTS = ("feeder", "router", "brain-regime", "brain-trend", "trader")
 ROLE_OF = {"feeder": "feeder", "router": "router", "brain-regime": "brain", "brain-trend": "brain",
@@ -27,7 +27,7 @@ def replay_stack(module_stack_factory) -> Stack:
         "TRADEHIVE_REPLAY_SPEED": "1",  # the feeder starts first: hold the day back until all are up
     }
     stack: Stack = module_stack_factory(replay=True, env=env)
-    stack.up("nameserver", *AGENTS, timeout=180)
+    stack.up("nameserver", *AGENTS)
     return stack
 
 
@@ -70,26 +70,20 @@ def test_replayed_day_flows_from_feeder_through_brains_to_trader_fills(replay_st
 @pytest.mark.timeout(900)
 def test_agents_stop_cleanly_on_sigterm(replay_stack: Stack) -> None:
     # Runs last in this module: it stops the agents (the fixture's teardown removes the stack).
-    replay_stack._run(replay_stack.cmd("stop", "-t", "20", *reversed(AGENTS)), timeout=180)
-    states = {s["Service"]: s for s in replay_stack.ps()}
+    replay_stack.compose("stop", "-t", "20", *reversed(AGENTS))
+    states = {c.Service: c for c in replay_stack.ps()}
     for agent in AGENTS:
-        assert states[agent]["State"] == "exited", states[agent]
-        assert states[agent]["ExitCode"] == 0, (agent, replay_stack.logs(agent, tail=20))
+        assert states[agent].State == "exited", states[agent]
+        assert states[agent].ExitCode == 0, (agent, replay_stack.logs(agent, tail=20))
 
 
 @pytest.mark.timeout(900)
 def test_default_stack_runs_on_the_simulator(stack_factory) -> None:
     stack: Stack = stack_factory()
-    stack.up("nameserver", *AGENTS, timeout=180)
+    stack.up("nameserver", *AGENTS)
     feeder = stack.call("feeder", "status")
     assert feeder["ready"] is True
     quotes = wait_for(lambda: stack.call("trader", "status")["quotes"], timeout=60, what="simulated quotes")
     assert quotes > 0
-    assert (
-        run(
-            stack.cmd("exec", "-T", "feeder", "printenv", "TRADEHIVE_FEEDER_DATA_DIR"),
-            timeout=30,
-            check=False,
-        ).returncode
-        == 1
-    )  # fmt: skip  (no data dir: the built-in simulator)
+    # no data dir: the built-in simulator
+    assert stack.exec("feeder", "printenv", "TRADEHIVE_FEEDER_DATA_DIR").returncode == 1
