@@ -236,15 +236,11 @@ class Stack(DockerCompose):
         assert port, f"{service}:{container_port} is not published"
         return int(port)
 
-    def exec(self, service: str, *argv: str) -> subprocess.CompletedProcess[str]:
-        """``exec -T`` in a service; a non-zero exit is returned, not raised."""
-        try:
-            out, err, code = self.exec_in_container(list(argv), service_name=service)
-        except subprocess.CalledProcessError as exc:
-            return subprocess.CompletedProcess(
-                exc.cmd, exc.returncode, exc.stdout.decode(), exc.stderr.decode()
-            )
-        return subprocess.CompletedProcess(argv, code, out, err)
+    def exec(self, service: str, *argv: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """``exec -T`` in a service, bounded by ``timeout`` (``DockerCompose.exec_in_container`` has no bound and
+        raises on a non-zero exit: the same command, run here with a timeout); a non-zero exit is returned."""
+        cmd = [*self.compose_command_property, "exec", "-T", service, *argv]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=str(self.context))
 
     def call(self, agent: str, method: str, *args: str, via: str = "trader") -> Any:
         """``agentcore call AGENT METHOD ARGS`` inside the network (service names resolve there only)."""
