@@ -171,3 +171,13 @@ def test_regression_wire_dtype_that_numpy_parses_as_python() -> None:
     )
     with pytest.raises(WireError, match="dtype"):
         wire.decode([b"exec.trader", header, b"\x00" * 8])
+
+
+def test_regression_wire_sequence_number_infinite() -> None:
+    """Found by ``make fuzz``: a float infinity as the sequence number raised OverflowError in int()."""
+    from agentcore import wire
+    from agentcore.errors import WireError
+
+    header = msgspec.msgpack.encode({"v": 1, "k": "b", "t": "", "p": "client", "s": float("-inf"), "ns": 1})
+    with pytest.raises(WireError, match="mistyped"):
+        wire.decode([b"t", header, b"bytes"])

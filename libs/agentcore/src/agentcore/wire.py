@@ -290,7 +290,7 @@ def _checked_header(b_header: bytes) -> _Header:
             v=version, k=kind, p=str(header["p"]), s=int(header["s"]), ns=int(header["ns"]),
             t=str(header.get("t", "")), d=header.get("d"), sh=header.get("sh"), o=int(header.get("o", 0)),
         )  # fmt: skip
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:  # int(-inf): OverflowError (fuzzing)
         raise WireError("bad header", "missing or mistyped field") from exc
 
 
