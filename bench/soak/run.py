@@ -155,7 +155,8 @@ def _plot(rows: list[dict[str, Any]], path: Path) -> bool:
               ("ticks/s, buffer fill x 10k", "ticks_per_s")]  # fmt: skip
     for i, (title, prefix) in enumerate(panels):
         plot = win.addPlot(row=i, col=0, title=title)
-        plot.addLegend(offset=(5, 5))
+        plot.addLegend(offset=(-5, 5), labelTextColor="k", colCount=4)
+        plot.showGrid(x=True, y=True, alpha=0.3)
         keys = sorted({k for r in rows for k in r if k.startswith(prefix)})
         for j, k in enumerate(keys):
             ys = [float(r.get(k, float("nan"))) for r in rows]
@@ -164,8 +165,11 @@ def _plot(rows: list[dict[str, Any]], path: Path) -> bool:
             plot.plot(
                 t, [r["buffer_fill_max"] * 10_000 for r in rows], pen=pg.mkPen("r", width=2), name="fill"
             )
+    win.show()  # offscreen: the layout is computed only once shown
     app.processEvents()
-    pyqtgraph.exporters.ImageExporter(win.scene()).export(str(path))
+    exporter = pyqtgraph.exporters.ImageExporter(win.scene())
+    exporter.parameters()["width"] = 1200
+    exporter.export(str(path))
     return True
 
 
@@ -176,7 +180,15 @@ def main() -> int:
     ap.add_argument("--interval", type=float, default=10.0)
     ap.add_argument("--security-dir", default="")
     ap.add_argument("--out", default="bench/results/soak")
+    ap.add_argument("--replot", action="store_true", help="only redraw <out>.png from <out>.csv")
     args = ap.parse_args()
+    if args.replot:
+        with open(Path(args.out).with_suffix(".csv")) as f:
+            rows = [
+                {k: float(v) if v not in ("", None) else float("nan") for k, v in r.items()}
+                for r in csv.DictReader(f)
+            ]
+        return 0 if _plot(rows, Path(args.out).with_suffix(".png")) else 1
     rows = soak(args.rate, args.duration, args.interval, args.security_dir)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
