@@ -94,6 +94,24 @@ class Agent:
         """Role-specific fields merged into :meth:`status`."""
         return {}
 
+    def on_gap(self, alias: str, msg: Message, last: int | None) -> None:
+        """Called in the loop *before* ``msg`` is handled when its sequence number shows missed messages on its
+        (sender, topic): ``last`` is the previous number seen there, or None when ``msg`` is the first message
+        seen and numbered above 1 (this agent joined a stream already running). Gaps are also counted in
+        ``agentcore_sequence_gaps``; override to recover what was missed (the default does nothing)."""
+
+    def report_error(self, where: str, exc: BaseException) -> None:
+        """Count and log a failure a handler caught itself (bad input it dropped): shown in ``status()``'s
+        ``errors``/``last_errors`` like the failures the loop catches."""
+        self.errors += 1
+        text = f"{where}: {type(exc).__name__}: {exc}"
+        self._last_errors = [*self._last_errors[-9:], text]
+        self.log.error("handler failed", where=where, error=f"{type(exc).__name__}: {exc}", exc_info=exc)
+
+    def last_seq(self, alias: str, sender: str, topic: str) -> int | None:
+        """The last sequence number received on ``alias`` from ``sender`` on ``topic`` (None: nothing yet)."""
+        return self._channel(alias).last_seq(sender, topic)
+
     # ------------------------------------------------------------------------------------------ sockets
     def _new_socket(self, pattern: str) -> zmq.Socket[Any]:
         assert self.ctx is not None, "sockets exist only while the agent runs"
@@ -132,8 +150,11 @@ class Agent:
         if alias in self._channels:
             raise ConfigError(f"alias {alias!r} is already used by this agent")
         stats = self.metrics.socket(alias, pattern)
+        on_gap = (
+            self.on_gap if type(self).on_gap is not Agent.on_gap else None
+        )  # no hook call unless overridden
         chan = Channel(
-            sock, alias, pattern, stats, self.name, self._resolve_handlers(handler), self._handler_error
+            sock, alias, pattern, stats, self.name, self._resolve_handlers(handler), self.report_error, on_gap
         )
         self._channels[alias] = chan
         self._by_socket[sock] = chan
@@ -334,12 +355,6 @@ class Agent:
         if self._control is not None:
             self._control.submit(fn, *args)
 
-    def _handler_error(self, where: str, exc: BaseException) -> None:
-        self.errors += 1
-        text = f"{where}: {type(exc).__name__}: {exc}"
-        self._last_errors = [*self._last_errors[-9:], text]
-        self.log.error("handler failed", where=where, error=f"{type(exc).__name__}: {exc}", exc_info=exc)
-
     # ------------------------------------------------------------------------------------------ remote API
     @remote(idempotent=True)
     def status(self) -> dict[str, Any]:
@@ -449,7 +464,7 @@ class Agent:
             events = poller.poll(timers.timeout_ms(MAX_POLL_MS))
             for sock, _ev in events:
                 if sock is control.socket:
-                    control.run_pending(lambda exc: self._handler_error("remote call", exc))
+                    control.run_pending(lambda exc: self.report_error("remote call", exc))
                 else:
                     chan = by_socket.get(sock)
                     if chan is not None:
@@ -460,7 +475,7 @@ class Agent:
                     fn()
                 except Exception as exc:  # noqa: BLE001 - the loop survives its timers
                     self.metrics.timer_errors += 1
-                    self._handler_error("timer", exc)
+                    self.report_error("timer", exc)
 
 
 __all__ = ["Agent", "Message", "remote"]

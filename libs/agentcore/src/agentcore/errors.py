@@ -36,6 +36,12 @@ class AccessDenied(CommunicationError):
     operator certificate)."""
 
 
+class Refused(AgentcoreError):
+    """Raised by a REP/ROUTER handler to refuse a request: the peer gets an error reply (wire kind ``"e"``, raised
+    there as :class:`RemoteError`); unlike any other exception it is not counted or logged as a handler failure
+    (the handler counts and logs bad input itself)."""
+
+
 class WireError(CommunicationError):
     """A multipart message does not follow the wire format (malformed or wrong version)."""
 

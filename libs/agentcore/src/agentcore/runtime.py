@@ -112,7 +112,7 @@ def _shutdown(agent: Agent, registrar: Registrar, daemon: Pyro5.api.Daemon) -> N
     try:
         agent.on_stop()
     except Exception as exc:  # noqa: BLE001 - stopping must finish
-        agent._handler_error("on_stop", exc)
+        agent.report_error("on_stop", exc)
     registrar.stop(unregister=True)
     if agent._control is not None:
         agent._control.fail_pending(AgentcoreError(f"agent {agent.name} stopped"))

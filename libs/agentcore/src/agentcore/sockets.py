@@ -29,7 +29,7 @@ from typing import Any
 import zmq
 
 from agentcore import wire
-from agentcore.errors import ConfigError, WireError
+from agentcore.errors import ConfigError, Refused, WireError
 from agentcore.metrics import SocketStats
 from agentcore.wire import Message
 
@@ -38,6 +38,7 @@ _perf = time.perf_counter
 Handler = Callable[[Message], Any]
 BatchHandler = Callable[[list[Message]], Any]
 ErrorHook = Callable[[str, BaseException], None]
+GapHook = Callable[[str, Message, "int | None"], None]
 
 PATTERNS: dict[str, int] = {
     "PUB": zmq.PUB, "SUB": zmq.SUB, "PUSH": zmq.PUSH, "PULL": zmq.PULL,
@@ -130,6 +131,7 @@ class Channel:
         sender: str,
         handlers: TopicHandlers | None,
         on_error: ErrorHook,
+        on_gap: GapHook | None = None,
     ) -> None:
         self.sock = sock
         self.alias = alias
@@ -139,6 +141,7 @@ class Channel:
         self.handlers = handlers
         self.endpoints: list[str] = []
         self._on_error = on_error
+        self._on_gap = on_gap
         self.replies = pattern in ("REP", "ROUTER")
         self._payload_at = 3 if pattern == "ROUTER" else 2  # the payload frame's index (after a ROUTER ident)
         self._out: dict[str | bytes, list[Any]] = {}
@@ -225,7 +228,7 @@ class Channel:
         """Receive and dispatch what is queued (bounded per call); returns the number of messages taken."""
         if self.pattern in ("ROUTER", "REP"):
             return self._drain_replying()
-        sock, stats, seq_in = self.sock, self.stats, self._seq_in
+        sock, stats, seq_in, on_gap = self.sock, self.stats, self._seq_in, self._on_gap
         handlers = self.handlers
         entry = handlers.entry if handlers is not None else None
         decode_header, decode_payload = wire.decode_header_fast, wire.decode_payload
@@ -266,8 +269,19 @@ class Channel:
             if seq:
                 key = (h.p, topic)
                 last = seq_in.get(key)
-                if last is not None and seq > last + 1:
+                if last is None:
+                    if seq > 1 and on_gap is not None:  # joined a stream already running
+                        if batch:  # what came before is handled before the hook
+                            self._call(batch_fn, batch)
+                            batch = []
+                        self._gap(msg, None)
+                elif seq > last + 1:
                     stats.gaps += seq - last - 1
+                    if on_gap is not None:
+                        if batch:
+                            self._call(batch_fn, batch)
+                            batch = []
+                        self._gap(msg, last)
                 # seq <= last: the publisher restarted (or duplicated): start counting afresh
                 seq_in[key] = seq
             if entry is None:
@@ -340,11 +354,31 @@ class Channel:
             if seq:
                 key = (msg.sender, msg.topic)
                 last = seq_in.get(key)
-                if last is not None and seq > last + 1:
+                if last is None:
+                    if seq > 1 and self._on_gap is not None:  # joined a stream already running
+                        self._gap(msg, None)
+                elif seq > last + 1:
                     stats.gaps += seq - last - 1
+                    if self._on_gap is not None:
+                        self._gap(msg, last)
+                # seq <= last: the publisher restarted (or duplicated): start counting afresh
                 seq_in[key] = seq
             self._dispatch(msg, ident)
         return n
+
+    def _gap(self, msg: Message, last: int | None) -> None:
+        """Tell the agent, before ``msg`` is handled, that messages before it were missed (``last``: the previous
+        sequence number seen on its (sender, topic); None: the first message seen, numbered above 1)."""
+        assert self._on_gap is not None
+        try:
+            self._on_gap(self.alias, msg, last)
+        except Exception as exc:  # noqa: BLE001 - the loop survives its hooks
+            self.stats.handler_errors += 1
+            self._on_error(self.alias, exc)
+
+    def last_seq(self, sender: str, topic: str) -> int | None:
+        """The last sequence number received from ``sender`` on ``topic`` (None: nothing yet)."""
+        return self._seq_in.get((sender, topic))
 
     def _dispatch(self, msg: Message, ident: Any) -> None:
         handler = self.handlers.get(msg.topic) if self.handlers is not None else None
@@ -354,6 +388,8 @@ class Channel:
             t0 = _perf()
             try:
                 result = handler(msg)
+            except Refused as exc:  # a refused request: answered with an error reply, not a failure
+                error = exc
             except Exception as exc:  # noqa: BLE001 - the loop survives its handlers
                 error = exc
                 self.stats.handler_errors += 1
@@ -363,7 +399,9 @@ class Channel:
             self._reply(result, error, ident)
 
     def _reply(self, result: Any, error: BaseException | None, ident: Any) -> None:
-        if error is not None:
+        if isinstance(error, Refused):
+            self.send(str(error), kind=wire.KIND_ERROR, prefix=ident)
+        elif error is not None:
             self.send(f"{type(error).__name__}: {error}", kind=wire.KIND_ERROR, prefix=ident)
         else:
             try:

@@ -248,8 +248,6 @@ def history(
         )
     except Exception as exc:  # noqa: BLE001 - any failure is a clear error exit
         cliutil.fail("tradehive history", f"{type(exc).__name__}: {exc}")
-    if isinstance(reply, bytes):
-        cliutil.fail("tradehive history", str(p.decode(reply)))
     export.write(reply, fmt, out)
     if out != "-":
         print(f"{reply.size} bars written to {out}", file=sys.stderr)

@@ -24,9 +24,9 @@ produced, the brain puts the origin of the data behind a decision on the order i
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Final
+from typing import Final
 
-from tradehive.instrument import instrument
+from tradehive.metrics import HistogramFamily, RoleMetrics
 
 HOP_METRIC: Final = "tradehive_hop_latency_seconds"
 HOP_DOC: Final = "Latency of one hop of the tick-to-order path (see tradehive.latency)."
@@ -47,9 +47,9 @@ class Hop(StrEnum):
     TICK_TO_ORDER = "tick_to_order"
 
 
-def hop_histogram(metrics: Any) -> Any:
-    """The agent's ``tradehive_hop_latency_seconds`` family (a no-op when role metrics are off)."""
-    return instrument(metrics.histogram(HOP_METRIC, HOP_DOC, ["hop"], buckets=HOP_BUCKETS))
+def hop_histogram(metrics: RoleMetrics) -> HistogramFamily:
+    """The agent's ``tradehive_hop_latency_seconds`` family: ``hops(Hop.X).observe(s)`` (no-op when metrics off)."""
+    return metrics.histogram(HOP_METRIC, HOP_DOC, ["hop"], buckets=HOP_BUCKETS)
 
 
 def since_s(stamp_ns: int, now_ns: int) -> float:

@@ -12,13 +12,21 @@ Topics (first ZeroMQ frame, prefix-filtered by subscribers):
 * ``signal.<brain>.<name>`` — a :class:`Signal`;
 * ``exec.<trader>`` — order events (marketcore.orders codec), type = the event tag;
 * ``pos.<trader>`` — a :class:`PositionReport`.
+
+Topics are built and parsed here only (``tick_topic``/``parse_tick_topic`` ...): no role slices a topic.
+A request a role refuses is answered with the wire format's error kind (``agentcore.Refused``), which the asking
+side receives as :class:`agentcore.RemoteError`; a reply is therefore always the data asked for.
+Order events travel with their msgspec tag as the message type (:func:`event_type`).
 """
 
 from __future__ import annotations
 
-from typing import Any, Final
+from functools import cache
+from typing import Any, Final, NamedTuple
 
 import msgspec
+
+from tradehive.errors import TradehiveError
 
 PROTOCOL_VERSION: Final = 1
 
@@ -40,25 +48,116 @@ TYPE_ORDER: Final = "order"
 TYPE_ACK: Final = "ack"
 PARTIAL_SUFFIX: Final = ".partial"
 
+# topic prefixes (SUB subscriptions and handler tables)
+TICK_PREFIX: Final = "tick."
+BAR_PREFIX: Final = "bar."
+SIGNAL_PREFIX: Final = "signal."
+EXEC_PREFIX: Final = "exec."
+POS_PREFIX: Final = "pos."
+
+
+class ProtocolError(TradehiveError, ValueError):
+    """A record or topic that does not parse (garbage, unknown tag, a schema version this build cannot read)."""
+
+
+class BarTopic(NamedTuple):
+    timeframe: str
+    symbol: str
+    price: str
+    partial: bool = False
+
 
 def tick_topic(symbol: str) -> str:
-    return f"tick.{symbol}"
+    return f"{TICK_PREFIX}{symbol}"
 
 
 def bar_topic(timeframe: str, symbol: str, price: str, partial: bool = False) -> str:
-    return f"bar.{timeframe}.{symbol}.{price}{PARTIAL_SUFFIX if partial else ''}"
+    return f"{BAR_PREFIX}{timeframe}.{symbol}.{price}{PARTIAL_SUFFIX if partial else ''}"
 
 
 def signal_topic(brain: str, name: str) -> str:
-    return f"signal.{brain}.{name}"
+    return f"{SIGNAL_PREFIX}{brain}.{name}"
 
 
 def exec_topic(trader: str) -> str:
-    return f"exec.{trader}"
+    return f"{EXEC_PREFIX}{trader}"
 
 
 def pos_topic(trader: str) -> str:
-    return f"pos.{trader}"
+    return f"{POS_PREFIX}{trader}"
+
+
+def _rest(topic: str, prefix: str) -> str:
+    if not topic.startswith(prefix) or len(topic) == len(prefix):
+        raise ProtocolError(f"topic {topic!r} is not a {prefix}<...> topic")
+    return topic[len(prefix) :]
+
+
+_TICK_SYMBOLS: dict[str, str] = {}
+
+
+def parse_tick_topic(topic: str) -> str:
+    """The symbol of ``tick.<SYMBOL>`` (cached per topic: this runs for every tick message)."""
+    try:
+        return _TICK_SYMBOLS[topic]
+    except KeyError:
+        symbol = _rest(topic, TICK_PREFIX)
+        if len(_TICK_SYMBOLS) < 100_000:
+            _TICK_SYMBOLS[topic] = symbol
+        return symbol
+
+
+@cache
+def parse_bar_topic(topic: str) -> BarTopic:
+    """``bar.<tf>.<SYMBOL>.<price>[.partial]`` -> :class:`BarTopic` (symbols may hold dots; cached)."""
+    rest = _rest(topic, BAR_PREFIX)
+    partial = rest.endswith(PARTIAL_SUFFIX)
+    if partial:
+        rest = rest[: -len(PARTIAL_SUFFIX)]
+    tf, _, sym_price = rest.partition(".")
+    symbol, _, price = sym_price.rpartition(".")
+    if not (tf and symbol and price):
+        raise ProtocolError(f"topic {topic!r} is not bar.<timeframe>.<symbol>.<price>[.partial]")
+    return BarTopic(tf, symbol, price, partial)
+
+
+def parse_signal_topic(topic: str) -> tuple[str, str]:
+    """``signal.<brain>.<name>`` -> ``(brain, name)`` (brain names hold no dots: agentcore forbids them)."""
+    brain, _, name = _rest(topic, SIGNAL_PREFIX).partition(".")
+    if not (brain and name):
+        raise ProtocolError(f"topic {topic!r} is not signal.<brain>.<name>")
+    return brain, name
+
+
+def parse_exec_topic(topic: str) -> str:
+    """The trader of ``exec.<trader>``."""
+    return _rest(topic, EXEC_PREFIX)
+
+
+def parse_pos_topic(topic: str) -> str:
+    """The trader of ``pos.<trader>``."""
+    return _rest(topic, POS_PREFIX)
+
+
+def tag_of(cls: type[msgspec.Struct]) -> str:
+    """The msgspec tag of a tagged record or order message class (``OrderFilled`` -> ``"order_filled"``)."""
+    tag = cls.__struct_config__.tag
+    if not isinstance(tag, str):
+        raise ProtocolError(f"{cls.__name__} has no string msgspec tag")
+    return tag
+
+
+_EVENT_TYPES: dict[type, str] = {}
+
+
+def event_type(event: msgspec.Struct) -> str:
+    """The message type an order event travels with: its msgspec tag (cached per class, hot path)."""
+    cls = type(event)
+    try:
+        return _EVENT_TYPES[cls]
+    except KeyError:
+        tag = _EVENT_TYPES[cls] = tag_of(cls)
+        return tag
 
 
 class _Record(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -131,6 +230,8 @@ class PositionReport(_Record, frozen=True, tag="positions"):
 
 
 class ErrorReply(_Record, frozen=True, tag="error"):
+    """Kept decodable for peers of an earlier build; roles now refuse through the wire error kind."""
+
     reason: str
 
 
@@ -153,10 +254,6 @@ class _Envelope(msgspec.Struct, frozen=True):
 
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder(_Envelope)
-
-
-class ProtocolError(ValueError):
-    """A record that does not decode (garbage, unknown tag or a schema version this build cannot read)."""
 
 
 def encode(record: Record) -> bytes:

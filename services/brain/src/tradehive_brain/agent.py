@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 import numpy as np
-from agentcore import Agent, CommunicationError, ConfigError, Message, remote
+from agentcore import Agent, CommunicationError, ConfigError, Message, RemoteError, remote
 from agentcore.remoting import import_object
 from marketcore.errors import MarketcoreError
 from marketcore.orders import OrderFilled
@@ -18,12 +18,15 @@ from marketcore.orders import decode as decode_order
 from marketcore.schema import BAR_DTYPE
 from tradehive import protocol as p
 from tradehive import series
-from tradehive.instrument import Children, instrument
 from tradehive.latency import Hop, hop_histogram, since_s
+from tradehive.metrics import RoleMetrics
+from tradehive.records import BrainStatus, read_status, to_status
 from tradehive.runner import StrategyRunner
 from tradehive.strategy import Strategy
 
 from tradehive_brain.strategies import BUILTIN
+
+ORDER_FILLED = p.tag_of(OrderFilled)
 
 
 class BrainConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -54,14 +57,13 @@ class BrainAgent(Agent):
                                      ack_timeout_s=cfg.ack_timeout_s, max_resends=cfg.max_resends)  # fmt: skip
         self.strategy = self._make_strategy(cfg)
         self.runner.attach(self.strategy)
-        m, n = self.metrics, self.name
-        self._c_orders = Children(instrument(m.counter("tradehive_brain_orders_total", "Order intents by outcome.",
-                                                       ["outcome"])), n)  # fmt: skip
-        self._c_signals = Children(instrument(m.counter("tradehive_brain_signals_total", "Signals published.",
-                                                        ["name"])), n)  # fmt: skip
-        self._decide = instrument(m.histogram("tradehive_brain_decision_seconds",
-                                              "Strategy handler time per bar batch.")).labels(agent=n)  # fmt: skip
-        self._hop = hop_histogram(m).labels(agent=n, hop=Hop.ROUTER_TO_BRAIN)
+        m = RoleMetrics(self)
+        self._c_orders = m.counter("tradehive_brain_orders_total", "Order intents by outcome.", ["outcome"])
+        self._c_signals = m.counter("tradehive_brain_signals_total", "Signals published.", ["name"])
+        self._decide = m.histogram(
+            "tradehive_brain_decision_seconds", "Strategy handler time per bar batch."
+        )()
+        self._hop = hop_histogram(m)(Hop.ROUTER_TO_BRAIN)
         self.bind("PUB", p.BRAIN_SIGNALS)
         self.outputs: series.IndicatorBuffer | None = None
         if self.strategy.outputs:  # indicator values per closed bar: published live and served as history
@@ -77,7 +79,7 @@ class BrainAgent(Agent):
         self.connect(f"{cfg.router}.{p.ROUTER_MARKET}", handler=market, alias="market", timeout=t)
         self.connect(f"{cfg.router}.{p.ROUTER_HISTORY}", alias="history", timeout=t)
         for other in cfg.signals_from:
-            self.connect(f"{other}.{p.BRAIN_SIGNALS}", handler={"signal.": self.on_signal_msg},
+            self.connect(f"{other}.{p.BRAIN_SIGNALS}", handler={p.SIGNAL_PREFIX: self.on_signal_msg},
                          alias=f"signals.{other}", timeout=t)  # fmt: skip
         if cfg.trader:
             self.connect(
@@ -106,7 +108,7 @@ class BrainAgent(Agent):
     def on_bar_msg(self, msg: Message) -> None:
         self._hop.observe(since_s(msg.sent_ns, time.time_ns()))
         t0 = time.perf_counter()
-        symbol = msg.topic.split(".")[2]  # bar.<timeframe>.<symbol>.<price>
+        symbol = p.parse_bar_topic(msg.topic).symbol
         self.runner.bars(
             symbol, msg.data, msg.origin_ns, msg.type == p.TYPE_BAR_PARTIAL, self.config.warmup_bars
         )
@@ -116,13 +118,13 @@ class BrainAgent(Agent):
 
     def on_tick_msg(self, msg: Message) -> None:
         self._hop.observe(since_s(msg.sent_ns, time.time_ns()))
-        self.runner.ticks(msg.topic[len("tick.") :], msg.data, msg.origin_ns)
+        self.runner.ticks(p.parse_tick_topic(msg.topic), msg.data, msg.origin_ns)
 
     def on_signal_msg(self, msg: Message) -> None:
         try:
             sig = p.decode(msg.data)
         except p.ProtocolError as exc:
-            self._handler_error("signal", exc)
+            self.report_error("signal", exc)
             return
         if isinstance(sig, p.Signal):
             self.runner.signal(sig, msg.origin_ns)
@@ -138,12 +140,12 @@ class BrainAgent(Agent):
                 )
 
     def on_exec_msg(self, msg: Message) -> None:
-        if msg.type != "order_filled":
+        if msg.type != ORDER_FILLED:
             return
         try:
             fill = decode_order(msg.data)
         except MarketcoreError as exc:
-            self._handler_error("exec", exc)
+            self.report_error("exec", exc)
             return
         if isinstance(fill, OrderFilled):
             self.runner.fill(fill)
@@ -171,13 +173,14 @@ class BrainAgent(Agent):
         )
         try:
             reply = self.request("history", p.encode(req), timeout=5.0)
+        except RemoteError as exc:  # refused: the router holds nothing for it yet
+            self.log.info("no bar history", symbol=symbol, reply=str(exc))
+            return np.empty(0, BAR_DTYPE)
         except CommunicationError as exc:
             self.log.warning("bar history unavailable", symbol=symbol, error=str(exc))
             return np.empty(0, BAR_DTYPE)
-        if isinstance(reply, bytes):  # an ErrorReply
-            self.log.info("no bar history", symbol=symbol, reply=repr(p.decode(reply)))
-            return np.empty(0, BAR_DTYPE)
-        return reply
+        bars: np.ndarray = reply
+        return bars
 
     # -- indicator outputs (tradehive.series) ----------------------------------------------------------------
     def _batch(self, symbol: str, ts: np.ndarray, values: np.ndarray, reset: bool) -> series.IndicatorBatch:
@@ -240,6 +243,7 @@ class BrainAgent(Agent):
 
     def extra_status(self) -> dict[str, Any]:
         r = self.runner
-        return {"strategy": self.strategy.name, "symbols": self.symbols, "running": r.running,
-                "params": dict(self.strategy.params), "state": self.strategy.state(), "positions": r.positions(),
-                "pending_acks": len(r.pending), **r.counts}  # fmt: skip
+        st = {"strategy": self.strategy.name, "symbols": self.symbols, "running": r.running,
+              "params": dict(self.strategy.params), "state": self.strategy.state(), "positions": r.positions(),
+              "pending_acks": len(r.pending), **r.counts}  # fmt: skip
+        return {**st, **to_status(read_status(st, BrainStatus))}  # the typed record, checked here

@@ -8,12 +8,13 @@ import time
 from typing import Any
 
 import msgspec
-from agentcore import Agent, Message, remote
+from agentcore import Agent, Message, Refused, remote
 from marketcore.errors import MarketcoreError
 from marketcore.sources import SourceContext, TickSource, make_tick_source, parse_speed
 from tradehive import protocol as p
-from tradehive.instrument import Children, instrument
 from tradehive.latency import Hop, hop_histogram, since_s
+from tradehive.metrics import RoleMetrics
+from tradehive.records import FeederStatus, read_status, to_status
 
 
 class FeederConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -45,20 +46,17 @@ class FeederAgent(Agent):
         self.symbols = list(self.source.symbols)
         self.streams: dict[str, tuple[int, int]] = {}  # symbol -> (messages sent on tick.<symbol>, last ts)
         self.finished, self.published, self.batches = False, 0, 0
-        m = self.metrics
-        self._c_ticks = Children(instrument(m.counter(
-            "tradehive_feeder_ticks_published_total", "Ticks published.", ["symbol"])), self.name)  # fmt: skip
-        self._c_lat = Children(instrument(m.histogram(
+        m = RoleMetrics(self)
+        self._c_ticks = m.counter("tradehive_feeder_ticks_published_total", "Ticks published.", ["symbol"])
+        self._c_lat = m.histogram(
             "tradehive_feeder_venue_to_feeder_seconds", "Venue/broker timestamp to feeder receive (replay: data time is "
-            "re-based, so only simulator/live adapters make this meaningful).", ["symbol"])), self.name)  # fmt: skip
-        self._hop_venue = hop_histogram(m).labels(agent=self.name, hop=Hop.VENUE_TO_FEEDER)
-        self._progress = instrument(
-            m.gauge("tradehive_feeder_replay_progress_ratio", "Fraction of the replay done.")
-        ).labels(agent=self.name)
-        self._rejected = instrument(
-            m.counter("tradehive_feeder_rejected_requests_total", "History requests refused.", ["reason"])
+            "re-based, so only simulator/live adapters make this meaningful).", ["symbol"])  # fmt: skip
+        self._hop_venue = hop_histogram(m)(Hop.VENUE_TO_FEEDER)
+        self._progress = m.gauge("tradehive_feeder_replay_progress_ratio", "Fraction of the replay done.")()
+        self._rejected = m.counter(
+            "tradehive_feeder_rejected_requests_total", "History requests refused.", ["reason"]
         )
-        self._lag = instrument(m.gauge("tradehive_feeder_pacing_lag_seconds", "Wall time behind schedule."))
+        self._lag = m.gauge("tradehive_feeder_pacing_lag_seconds", "Wall time behind schedule.")()
         self.bind("PUB", p.FEEDER_TICKS)
         self.bind("REP", p.FEEDER_HISTORY, handler=self.on_history)
         self.after(1.0, self.step)  # give subscribers a moment; a late one recovers the start from history
@@ -70,7 +68,7 @@ class FeederAgent(Agent):
             state = self.source.status()
             if "progress" in state:
                 self._progress.set(state["progress"]["fraction"])
-                self._lag.labels(agent=self.name).set(state.get("lag_s", 0.0))
+                self._lag.set(state.get("lag_s", 0.0))
         if poll.done:
             self.finished = True
             self._progress.set(1.0)
@@ -102,9 +100,9 @@ class FeederAgent(Agent):
                 raise p.ProtocolError(f"expected a tick_history request, got {type(req).__name__}")
             return self.source.history(req.symbol, req.start_ns, req.end_ns, req.limit)
         except (p.ProtocolError, MarketcoreError, TypeError) as exc:
-            self._rejected.labels(agent=self.name, reason=type(exc).__name__).inc()
+            self._rejected(type(exc).__name__).inc()
             self.log.warning("history request refused", error=str(exc))
-            return p.encode(p.ErrorReply(reason=str(exc)))
+            raise Refused(str(exc)) from exc
 
     @remote(idempotent=True)
     def set_speed(self, speed: str) -> str:
@@ -116,8 +114,12 @@ class FeederAgent(Agent):
         super().on_stop()
 
     def extra_status(self) -> dict[str, Any]:
-        return {"mode": self.mode, "symbols": self.symbols, "published_ticks": self.published,
-                "batches": self.batches, "finished": self.finished, **self.source.status()}  # fmt: skip
+        """The feeder's record (typed fields checked here) plus whatever else its source reports."""
+        src = self.source.status()
+        record = read_status({"finished": self.finished, **src}, FeederStatus)
+        mine = msgspec.structs.replace(record, mode=self.mode, symbols=list(self.symbols),
+                                       published_ticks=self.published, batches=self.batches)  # fmt: skip
+        return {**src, **to_status(mine)}
 
 
 def _options(cfg: FeederConfig) -> dict[str, Any]:

@@ -7,13 +7,14 @@ import time
 from typing import Any
 
 import msgspec
-from agentcore import Agent, CommunicationError, Message
+from agentcore import Agent, CommunicationError, Message, Refused
 from marketcore.bars import warmup as warmup_kernels
 from marketcore.errors import MarketcoreError
 from marketcore.schema import TICK_DTYPE
 from tradehive import protocol as p
-from tradehive.instrument import Children, instrument
 from tradehive.latency import Hop, hop_histogram, since_s
+from tradehive.metrics import RoleMetrics
+from tradehive.records import RouterStatus, to_status
 
 from tradehive_router.book import SymbolBook
 from tradehive_router.validate import clean_ticks
@@ -54,36 +55,21 @@ class RouterAgent(Agent):
         self.feeders: dict[str, str] = {}  # feeder name -> local REQ alias for history
         self._seq: dict[tuple[str, str], int] = {}
         self._heard: dict[str, float] = {}  # feeder -> monotonic time of its last tick message
-        self.gaps = 0
-        self.backfilled = 0
-        self.rejected: dict[str, int] = {}
-        m, i, buf = self.metrics, instrument, ["role", "symbol", "buffer"]
-        self._m_in = i(
-            m.counter("tradehive_router_ticks_in_total", "Ticks received from feeders.", ["symbol"])
+        m, buf = RoleMetrics(self), ["role", "symbol", "buffer"]
+        self.m_in = m.counter("tradehive_router_ticks_in_total", "Ticks received from feeders.", ["symbol"])
+        self.m_out = m.counter("tradehive_router_ticks_out_total", "Ticks published.", ["symbol"])
+        self.m_bars = m.counter("tradehive_router_bars_closed_total", "Bars closed.", ["symbol", "timeframe"])
+        self.m_rej = m.counter("tradehive_router_rejected_ticks_total", "Inputs refused, by reason.", ["reason"],
+                               preset=REJECT_REASONS)  # fmt: skip
+        self.m_gap = m.counter("tradehive_router_sequence_gaps_total", "Feeder messages missed.", ["feeder"])
+        self.m_fill = m.counter("tradehive_router_backfilled_ticks_total", "Ticks recovered by backfill.",
+                                ["symbol"])  # fmt: skip
+        self.m_buf = m.gauge("tradehive_buffer_fill_ratio", "Rows used / window of a buffer.", buf)
+        self.m_rows = m.gauge("tradehive_buffer_rows", "Rows held in a buffer.", buf)
+        self.m_comp = m.counter(
+            "tradehive_buffer_compactions_total", "Window copies back to the buffer start.", buf
         )
-        self._m_out = i(m.counter("tradehive_router_ticks_out_total", "Ticks published.", ["symbol"]))
-        self._m_bars = i(
-            m.counter("tradehive_router_bars_closed_total", "Bars closed.", ["symbol", "timeframe"])
-        )
-        self._m_rej = i(
-            m.counter("tradehive_router_rejected_ticks_total", "Inputs refused, by reason.", ["reason"])
-        )
-        self._m_gap = i(
-            m.counter("tradehive_router_sequence_gaps_total", "Feeder messages missed.", ["feeder"])
-        )
-        self._m_fill = i(m.counter("tradehive_router_backfilled_ticks_total", "Ticks recovered by backfill.",
-                                   ["symbol"]))  # fmt: skip
-        self._m_buf = i(m.gauge("tradehive_buffer_fill_ratio", "Rows used / window of a buffer.", buf))
-        self._m_rows = i(m.gauge("tradehive_buffer_rows", "Rows held in a buffer.", buf))
-        self._m_comp = i(
-            m.counter("tradehive_buffer_compactions_total", "Window copies back to the buffer start.", buf)
-        )
-        self._c_in, self._c_out = Children(self._m_in, self.name), Children(self._m_out, self.name)
-        self._c_bars, self._c_rej = Children(self._m_bars, self.name), Children(self._m_rej, self.name)
-        self._comp_seen: dict[tuple[str, str], int] = {}  # compactions already counted, per (symbol, buffer)
-        self._hop = hop_histogram(m).labels(agent=self.name, hop=Hop.FEEDER_TO_ROUTER)
-        for reason in REJECT_REASONS:  # the bounded reasons exist (at 0) before the first rejection
-            self._m_rej.labels(agent=self.name, reason=reason)
+        self._hop = hop_histogram(m)(Hop.FEEDER_TO_ROUTER)
         self._dirty: dict[str, int] = {}  # symbols whose forming bars changed since the last partial flush
         warmup_kernels()  # compile/load the bar kernels now, not on the first tick (1-2 s otherwise)
         self.bind("PUB", p.ROUTER_MARKET)
@@ -108,7 +94,7 @@ class RouterAgent(Agent):
             try:
                 self.connect(
                     f"{name}.{p.FEEDER_TICKS}",
-                    handler={"tick.": self.on_ticks},
+                    handler={p.TICK_PREFIX: self.on_ticks},
                     alias=f"{name}.ticks",
                     timeout=2.0,
                 )
@@ -117,7 +103,7 @@ class RouterAgent(Agent):
                 self.log.warning("feeder not reachable yet", feeder=name, error=str(exc))
                 continue
             self.feeders[name] = f"{name}.history"
-            self._m_gap.labels(agent=self.name, feeder=name)  # the series exists (at 0) before a gap
+            self.m_gap(name)  # the series exists (at 0) before a gap
             self.log.info("feeder connected", feeder=name)
         now = time.monotonic()
         for name in self.feeders:  # catch up with streams we joined late or whose tail we missed while idle
@@ -149,15 +135,12 @@ class RouterAgent(Agent):
             except CommunicationError as exc:
                 self.log.error("catch-up failed", feeder=feeder, symbol=symbol, error=str(exc))
                 continue
-            if isinstance(ticks, bytes):
-                continue
             self._seq[key] = seq
             if not ticks.size:
                 continue
             book = self._book(symbol, ticks)
             fresh = book.skip_seen(ticks)
-            self.backfilled += fresh.size
-            self._m_fill.labels(agent=self.name, symbol=symbol).inc(fresh.size)
+            self.m_fill(symbol).inc(fresh.size)
             self.log.warning(
                 "caught up with feeder stream", feeder=feeder, symbol=symbol, ticks=int(fresh.size)
             )
@@ -167,7 +150,7 @@ class RouterAgent(Agent):
     # -- ticks ----------------------------------------------------------------------------------------------
     def on_ticks(self, msg: Message) -> None:
         self._hop.observe(since_s(msg.sent_ns, time.time_ns()))
-        symbol = msg.topic[len("tick.") :]
+        symbol = p.parse_tick_topic(msg.topic)
         ticks = msg.data
         if msg.kind != "n" or ticks.dtype != TICK_DTYPE:
             self._reject("bad_payload", 1)
@@ -197,7 +180,7 @@ class RouterAgent(Agent):
         """``origin_ns``: the feeder's origin stamp of these ticks, forwarded on them and on the bars they close.
         ``publish=False`` for history loaded at a join or restart: it fills the buffers (and so the history that
         brains warm up from) but is never re-sent as live data, which would make brains trade on stale bars."""
-        self._c_in(symbol).inc(ticks.size)
+        self.m_in(symbol).inc(ticks.size)
         good, reasons = clean_ticks(ticks, book.last_ts, book.kind)
         for reason, n in reasons.items():
             self._reject(reason, n)
@@ -207,7 +190,7 @@ class RouterAgent(Agent):
         if not publish:
             return
         self.send(p.ROUTER_MARKET, good, topic=p.tick_topic(symbol), type_=p.TYPE_TICKS, origin_ns=origin_ns)
-        self._c_out(symbol).inc(good.size)
+        self.m_out(symbol).inc(good.size)
         self._publish_bars(symbol, book, updates, origin_ns)
 
     def _publish_bars(self, symbol: str, book: SymbolBook, updates: Any, origin_ns: int = 0) -> None:
@@ -218,7 +201,7 @@ class RouterAgent(Agent):
                     self.send(p.ROUTER_MARKET, closed, topic=p.bar_topic(tf, symbol, src), type_=p.TYPE_BAR,
                               origin_ns=origin_ns)  # fmt: skip
                     if src == book.sources[0]:
-                        self._c_bars(symbol, tf).inc(closed.size)
+                        self.m_bars(symbol, tf).inc(closed.size)
         if self.config.publish_partial:
             if self.config.partial_interval_s > 0:
                 self._dirty[symbol] = (
@@ -244,8 +227,7 @@ class RouterAgent(Agent):
         self, feeder: str, symbol: str, book: SymbolBook, missed: int, first_new_ts: int, origin_ns: int = 0
     ) -> None:
         """Recover the ticks published while we missed ``missed`` messages, from the feeder's history."""
-        self.gaps += missed
-        self._m_gap.labels(agent=self.name, feeder=feeder).inc(missed)
+        self.m_gap(feeder).inc(missed)
         alias = self.feeders.get(feeder)
         if alias is None or book.last_ts is None:
             return
@@ -255,12 +237,8 @@ class RouterAgent(Agent):
         except CommunicationError as exc:
             self.log.error("backfill failed", feeder=feeder, symbol=symbol, error=str(exc))
             return
-        if isinstance(reply, bytes):
-            self.log.error("backfill refused", feeder=feeder, reply=repr(p.decode(reply)))
-            return
         fresh = book.skip_seen(reply)
-        self.backfilled += fresh.size
-        self._m_fill.labels(agent=self.name, symbol=symbol).inc(fresh.size)
+        self.m_fill(symbol).inc(fresh.size)
         self.log.warning(
             "gap backfilled", feeder=feeder, symbol=symbol, missed_messages=missed, ticks=int(fresh.size)
         )
@@ -280,7 +258,7 @@ class RouterAgent(Agent):
         except CommunicationError as exc:
             self.log.warning("initial history unavailable", feeder=feeder, symbol=symbol, error=str(exc))
             return
-        if isinstance(reply, bytes) or not reply.size:
+        if not reply.size:
             return
         self._ingest(symbol, book, reply, publish=False)
         self.log.info("initial history loaded", symbol=symbol, ticks=int(reply.size))
@@ -305,12 +283,11 @@ class RouterAgent(Agent):
                 cfg.bar_window,
             )
             self.log.info("new symbol", symbol=symbol, kind=book.kind, sources=list(book.sources))
-            self._m_fill.labels(agent=self.name, symbol=symbol)  # the series exists (at 0) before a backfill
+            self.m_fill(symbol)  # the series exists (at 0) before a backfill
         return book
 
     def _reject(self, reason: str, n: int) -> None:
-        self.rejected[reason] = self.rejected.get(reason, 0) + n
-        self._c_rej(reason).inc(n)
+        self.m_rej(reason).inc(n)
 
     # -- history --------------------------------------------------------------------------------------------
     def on_history(self, msg: Message) -> Any:
@@ -324,7 +301,8 @@ class RouterAgent(Agent):
             raise p.ProtocolError(f"unexpected request {type(req).__name__}")
         except (p.ProtocolError, MarketcoreError, KeyError, TypeError, ValueError) as exc:
             self._reject("bad_history_request", 1)
-            return p.encode(p.ErrorReply(reason=str(exc)))
+            self.log.warning("history request refused", error=str(exc))
+            raise Refused(str(exc)) from exc
 
     def _known(self, symbol: str) -> SymbolBook:
         book = self.books.get(symbol.upper())
@@ -336,25 +314,25 @@ class RouterAgent(Agent):
     def _export_buffers(self) -> None:
         for symbol, book in self.books.items():
             for name, buf in book.buffers().items():
-                labels = {"agent": self.name, "role": self.role, "symbol": symbol, "buffer": name}
-                self._m_buf.labels(**labels).set(buf.fill)
-                self._m_rows.labels(**labels).set(len(buf))
-                seen = self._comp_seen.get((symbol, name), 0)
-                comp = self._m_comp.labels(
-                    **labels
-                )  # created at 0: the series exists before the first compaction
-                if buf.compactions > seen:
-                    comp.inc(buf.compactions - seen)
-                    self._comp_seen[(symbol, name)] = buf.compactions
+                labels = (self.role, symbol, name)
+                self.m_buf(*labels).set(buf.fill)
+                self.m_rows(*labels).set(len(buf))
+                self.m_comp(*labels).set(buf.compactions)  # a counter that follows the buffer's own count
+
+    @property
+    def gaps(self) -> int:
+        return int(self.m_gap.total())
+
+    @property
+    def backfilled(self) -> int:
+        return int(self.m_fill.total())
 
     def extra_status(self) -> dict[str, Any]:
-        return {
-            "feeders": sorted(self.feeders),
-            "symbols": {s: b.summary() for s, b in self.books.items()},
-            "buffer_fill": {
-                s: {n: round(buf.fill, 6) for n, buf in b.buffers().items()} for s, b in self.books.items()
-            },
-            "sequence_gaps": self.gaps,
-            "backfilled_ticks": self.backfilled,
-            "rejected": dict(self.rejected),
-        }
+        return to_status(RouterStatus(
+            feeders=sorted(self.feeders),
+            symbols={s: b.summary() for s, b in self.books.items()},
+            buffer_fill={s: {n: round(buf.fill, 6) for n, buf in b.buffers().items()} for s, b in self.books.items()},
+            sequence_gaps=self.gaps,
+            backfilled_ticks=self.backfilled,
+            rejected={k: int(v) for k, v in self.m_rej.as_dict().items()},
+        ))  # fmt: skip

@@ -9,6 +9,7 @@ from marketcore.bars import BarBuilder, Timeframe, resample
 from marketcore.buffer import TimeSeriesBuffer
 from marketcore.schema import BAR_DTYPE, TICK_DTYPE
 from tradehive import protocol as p
+from tradehive.records import SymbolSummary
 
 QUOTE_SOURCES = ("bid", "ask", "mid")
 TRADE_SOURCES = ("last",)
@@ -103,13 +104,13 @@ class SymbolBook:
             out[f"bars.{tf}.{src}"] = buf
         return out
 
-    def summary(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "sources": list(self.sources),
-            "ticks_held": len(self.tick_buf),
-            "last_ts": self.last_ts,
-            "bars": {tf: len(self.bar_bufs[(tf, self.sources[0])]) for tf in self.timeframes},
-            "builder_rejected_out_of_order": self.builder.rejected_out_of_order,
-            "builder_rejected_invalid": self.builder.rejected_invalid,
-        }
+    def summary(self) -> SymbolSummary:
+        return SymbolSummary(
+            kind=self.kind,
+            sources=list(self.sources),
+            ticks_held=len(self.tick_buf),
+            last_ts=self.last_ts,
+            bars={tf: len(self.bar_bufs[(tf, self.sources[0])]) for tf in self.timeframes},
+            builder_rejected_out_of_order=self.builder.rejected_out_of_order,
+            builder_rejected_invalid=self.builder.rejected_invalid,
+        )

@@ -14,13 +14,14 @@ import msgspec
 from agentcore import Agent, Message, remote
 from marketcore.errors import MarketcoreError
 from marketcore.execution import Ack, ExecutionSettings, build_engine
-from marketcore.orders import CancelOrder, OrderEvent, ReplaceOrder, SubmitOrder
+from marketcore.orders import CancelOrder, OrderEvent, OrderFilled, OrderStatus, ReplaceOrder, SubmitOrder
 from marketcore.orders import decode as decode_order
 from marketcore.orders import encode as encode_order
 from marketcore.risk import RISK_RULES
 from tradehive import protocol as p
-from tradehive.instrument import Children, instrument
 from tradehive.latency import Hop, hop_histogram, since_s
+from tradehive.metrics import RoleMetrics
+from tradehive.records import TraderStatus, read_status, to_status
 
 
 class TraderConfig(ExecutionSettings, frozen=True, forbid_unknown_fields=True):
@@ -35,30 +36,22 @@ class TraderAgent(Agent):
 
     def on_init(self) -> None:
         cfg: TraderConfig = self.config
-        self.engine = build_engine(cfg, self.name, emit=self._publish, on_error=self._handler_error)
-        self.counts, n, m, i = self.engine.counts, self.name, self.metrics, instrument
-        self._c_events = Children(
-            i(m.counter("tradehive_trader_order_events_total", "Order events.", ["event"])), n
-        )
-        self._c_fills = Children(i(m.counter("tradehive_trader_fills_total", "Fills.", ["symbol"])), n)
-        self._m_states = i(m.gauge("tradehive_trader_orders", "Orders tracked, by current state.", ["state"]))
-        self._m_risk = i(
-            m.counter("tradehive_trader_risk_rejections_total", "Pre-trade risk rejections.", ["rule"])
-        )
-        self._m_pos = i(m.gauge("tradehive_trader_position", "Signed position.", ["symbol"]))
-        self._m_pnl = i(m.gauge("tradehive_trader_pnl", "PnL in quote currency.", ["currency", "kind"]))
-        self._m_kill = i(m.gauge("tradehive_trader_kill_switch", "1 while new orders are halted.")).labels(
-            agent=n
-        )
-        self._m_open = i(m.gauge("tradehive_trader_open_orders", "Orders not yet final.")).labels(agent=n)
-        self._m_diff = i(
-            m.gauge("tradehive_trader_reconcile_differences", "Book/venue differences at start.")
-        )
-        for rule in RISK_RULES:  # every bounded rule's series exists (at 0) before its first rejection
-            self._m_risk.labels(agent=n, rule=rule)
+        self.engine = build_engine(cfg, self.name, emit=self._publish, on_error=self.report_error)
+        self.counts, n, m = self.engine.counts, self.name, RoleMetrics(self)
+        self._c_events = m.counter("tradehive_trader_order_events_total", "Order events.", ["event"])
+        self._c_fills = m.counter("tradehive_trader_fills_total", "Fills.", ["symbol"])
+        self._m_states = m.gauge("tradehive_trader_orders", "Orders tracked, by current state.", ["state"],
+                                 preset=[s.name.lower() for s in OrderStatus])  # fmt: skip
+        self._m_risk = m.counter("tradehive_trader_risk_rejections_total", "Pre-trade risk rejections.", ["rule"],
+                                 preset=RISK_RULES)  # every bounded rule's series exists (at 0) up front  # fmt: skip
+        self._m_pos = m.gauge("tradehive_trader_position", "Signed position.", ["symbol"])
+        self._m_pnl = m.gauge("tradehive_trader_pnl", "PnL in quote currency.", ["currency", "kind"])
+        self._m_kill = m.gauge("tradehive_trader_kill_switch", "1 while new orders are halted.")()
+        self._m_open = m.gauge("tradehive_trader_open_orders", "Orders not yet final.")()
+        self._m_diff = m.gauge("tradehive_trader_reconcile_differences", "Book/venue differences at start.")()
         hops = hop_histogram(m)
         self._hop_in, self._hop_quote, self._hop_venue, self._hop_e2e = (
-            hops.labels(agent=n, hop=h)
+            hops(h)
             for h in (Hop.BRAIN_TO_TRADER, Hop.ROUTER_TO_TRADER, Hop.TRADER_TO_VENUE, Hop.TICK_TO_ORDER)
         )
         self._exec_topic = p.exec_topic(n)
@@ -66,11 +59,14 @@ class TraderAgent(Agent):
         diffs = self.engine.reconcile()  # before any intent: the books as journaled vs the venue
         for d in diffs:
             self.log.warning("reconciliation difference", kind=d.kind, symbol=d.symbol, detail=d.detail)
-        self._m_diff.labels(agent=n).set(len(diffs))
+        self._m_diff.set(len(diffs))
         self.recovery = {"journal_records": self.engine.recovered, "differences": msgspec.to_builtins(diffs)}
         self.bind("ROUTER", p.TRADER_ORDERS, handler=self.on_intent)
         self.connect(
-            f"{cfg.router}.{p.ROUTER_MARKET}", handler={"tick.": self.on_ticks}, alias="market", timeout=30.0
+            f"{cfg.router}.{p.ROUTER_MARKET}",
+            handler={p.TICK_PREFIX: self.on_ticks},
+            alias="market",
+            timeout=30.0,
         )
         self.engine.venue.set_event_listener(lambda: self.post(self.engine.poll_venue))
         self.engine.venue.start()
@@ -78,7 +74,7 @@ class TraderAgent(Agent):
 
     def on_ticks(self, msg: Message) -> None:
         self._hop_quote.observe(since_s(msg.sent_ns, time.time_ns()))
-        self.engine.on_ticks(msg.topic[len("tick.") :], msg.data, msg.origin_ns)
+        self.engine.on_ticks(p.parse_tick_topic(msg.topic), msg.data, msg.origin_ns)
 
     def on_intent(self, msg: Message) -> Any:
         """ROUTER handler: the return value (an OrderAck) goes back to the brain that sent the intent."""
@@ -89,7 +85,7 @@ class TraderAgent(Agent):
             cmd = decode_order(msg.data)
         except MarketcoreError as exc:
             self.counts["bad_intents"] += 1
-            self._handler_error("intent", exc)
+            self.report_error("intent", exc)
             return self._ack(Ack("", False, f"undecodable: {exc}"))
         if isinstance(cmd, CancelOrder):
             return self._ack(self.engine.cancel(cmd, msg.origin_ns))
@@ -105,7 +101,7 @@ class TraderAgent(Agent):
         if ack.accepted and not ack.duplicate:
             self._hop_venue.observe(time.perf_counter() - t0)
         if ack.rule and not ack.duplicate:
-            self._m_risk.labels(agent=self.name, rule=ack.rule).inc()
+            self._m_risk(ack.rule).inc()
             self.log.warning(
                 "risk rejected", client_order_id=ack.client_order_id, rule=ack.rule, detail=ack.reason
             )
@@ -117,9 +113,9 @@ class TraderAgent(Agent):
 
     def _publish(self, ev: OrderEvent, origin_ns: int) -> None:
         """Called by the engine once the journal has committed ``ev``."""
-        tag = str(ev.__struct_config__.tag)
-        self._c_events(type(ev).__name__).inc()
-        if tag == "order_filled":
+        tag = p.event_type(ev)
+        self._c_events(tag).inc()
+        if isinstance(ev, OrderFilled):
             self._c_fills(ev.symbol).inc()
         self.send(p.TRADER_EVENTS, encode_order(ev), topic=self._exec_topic, type_=tag, origin_ns=origin_ns)
 
@@ -127,14 +123,14 @@ class TraderAgent(Agent):
         eng, n = self.engine, self.name
         positions = eng.positions()
         for s, pos in positions.items():
-            self._m_pos.labels(agent=n, symbol=s).set(pos["qty"] or 0.0)
+            self._m_pos(s).set(pos["qty"] or 0.0)
         for cur, vals in eng.pnl().items():
             for kind, v in vals.items():
-                self._m_pnl.labels(agent=n, currency=cur, kind=kind).set(math.nan if v is None else v)
+                self._m_pnl(cur, kind).set(math.nan if v is None else v)
         self._m_kill.set(1.0 if eng.risk.halted else 0.0)
         self._m_open.set(len(eng.tracker.open_orders()))
         for state, count in eng.tracker.count_by_status().items():
-            self._m_states.labels(agent=n, state=state.name.lower()).set(count)
+            self._m_states(state.name.lower()).set(count)
         realised, unrealised, fees = eng.pnl_totals()
         report = p.PositionReport(n, time.time_ns(), positions, realised, unrealised, fees)  # type: ignore[arg-type]
         self.send(p.TRADER_EVENTS, p.encode(report), topic=p.pos_topic(n), type_=p.TYPE_POSITIONS)
@@ -156,4 +152,6 @@ class TraderAgent(Agent):
         self.engine.close()
 
     def extra_status(self) -> dict[str, Any]:
-        return {**self.engine.status(), "recovery": self.recovery, "working": self.engine.working_levels()}
+        st = self.engine.status()
+        return {**st, **to_status(read_status(st, TraderStatus)), "recovery": self.recovery,  # typed, checked
+                "working": self.engine.working_levels()}  # fmt: skip
