@@ -88,8 +88,8 @@ def stages(data: str) -> dict[str, float]:
     from marketcore.io import discover
     from marketcore.sources import ReplaySource
     from tradehive.platform import data_profile
-    from tradehive_router.book import SymbolBook
-    from tradehive_router.validate import clean_ticks
+    from tradehive.routing.book import SymbolBook
+    from tradehive.routing.validate import clean_ticks
 
     sets = discover(str(Path(data)), format="auto", tz_offset=None)
     t = time.perf_counter()

@@ -21,18 +21,19 @@ def test_router_buffers_and_compactions_counter() -> None:
     router = RouterAgent("router", config=RouterConfig(timeframes=["1m"], prices=["bid"], tick_window=4))
     offline(router)
     router.on_init()
-    book = router._book("EURUSD", ticks([MINUTE]))
+    engine = router.engine
+    engine.book("EURUSD", ticks([MINUTE]))
     for k in range(8):  # batches of 3 into a capacity of 8: the window is copied back now and then
-        router._ingest("EURUSD", book, ticks([MINUTE + 3 * k + i for i in range(3)]))
-    router._export_buffers()
+        engine.ingest_live("EURUSD", ticks([MINUTE + 3 * k + i for i in range(3)]))
+    engine.export_buffers(router.role)
     reg = router.metrics.registry
     labels = {"agent": "router", "role": "router", "symbol": "EURUSD", "buffer": "ticks"}
-    buf = router.books["EURUSD"].buffers()["ticks"]
+    buf = engine.books["EURUSD"].buffers()["ticks"]
     assert buf.compactions > 0
     assert reg.get_sample_value("tradehive_buffer_compactions_total", labels) == buf.compactions
     assert reg.get_sample_value("tradehive_buffer_rows", labels) == len(buf) == 4
     assert reg.get_sample_value("tradehive_buffer_fill_ratio", labels) == pytest.approx(1.0)
-    router._export_buffers()  # no new compaction: the counter does not move
+    engine.export_buffers(router.role)  # no new compaction: the counter does not move
     assert reg.get_sample_value("tradehive_buffer_compactions_total", labels) == buf.compactions
     fams = families(router)
     assert fams["tradehive_buffer_compactions"] == "counter"

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from marketcore.schema import TICK_DTYPE
 from tradehive import protocol as p
-from tradehive_router.book import SymbolBook
-from tradehive_router.validate import clean_ticks
+from tradehive.routing.book import SymbolBook
+from tradehive.routing.validate import clean_ticks
 
 S = 1_000_000_000
 

@@ -1,5 +1,6 @@
-"""The router's gap handling, in process: a jump in a feeder's sequence numbers triggers a history request
-for exactly the missing interval, and the recovered ticks are ingested once, in order."""
+"""The router's gap handling, in process: a jump in a feeder's sequence numbers (reported by agentcore's
+``on_gap`` hook before the message is handled) triggers a history request for exactly the missing interval,
+and the recovered ticks are ingested once, in order. (Every recovery case: test_router_recovery.py.)"""
 
 from __future__ import annotations
 
@@ -43,12 +44,16 @@ def test_sequence_gap_is_backfilled_from_feeder_history() -> None:
         sent: list[tuple[str, Any]] = []
         router.request = fake_request  # type: ignore[method-assign]
         router.send = lambda alias, data, topic="", type_="", **kw: sent.append((topic, data)) or True  # type: ignore[method-assign]
-        router.feeders["feeder"] = "feeder.history"
+        router.recovery.add_feeder("feeder")
         router.on_ticks(msg(1, everything[0:10]))
-        router.on_ticks(msg(3, everything[20:30]))  # message 2 (ticks 11..20) was lost
-        assert router.gaps == 1 and router.backfilled == 10
+        third = msg(3, everything[20:30])  # message 2 (ticks 11..20) was lost
+        router.on_gap("feeder.ticks", third, 1)  # what agentcore's channel calls first
+        router.on_ticks(third)
+        metrics = router.engine.metrics
+        assert metrics.gaps.total() == 1 and metrics.backfilled.total() == 10
+        assert router.extra_status()["sequence_gaps"] == 1 and router.extra_status()["backfilled_ticks"] == 10
         assert len(requests) == 1 and (requests[0].start_ns, requests[0].end_ns) == (10, 21)
-        book = router.books["EURUSD"]
+        book = router.engine.books["EURUSD"]
         assert list(book.tick_buf.view["ts"]) == list(range(1, 31))  # every tick once, in order
         published = np.concatenate([d for t, d in sent if t == "tick.EURUSD"])
         assert list(published["ts"]) == list(range(1, 31))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from marketcore.schema import TICK_DTYPE
-from tradehive_router import validate
-from tradehive_router.validate import SMALL_BATCH, clean_ticks
+from tradehive.routing import validate
+from tradehive.routing.validate import SMALL_BATCH, clean_ticks
 
 
 def _vector(ticks: np.ndarray, last_ts: int | None, kind: str) -> tuple[np.ndarray, dict[str, int]]:

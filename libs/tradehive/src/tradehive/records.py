@@ -54,7 +54,7 @@ class SymbolSummary(msgspec.Struct, frozen=True, kw_only=True):
     last_ts: int | None = None
     bars: dict[str, int] = {}  # timeframe -> closed bars held (first price source)
     builder_rejected_out_of_order: int = 0
-    builder_rejected_invalid: int = 0
+    builder_rejected_invalid: dict[str, int] = {}  # by reason
 
 
 class RouterStatus(_Status, frozen=True, kw_only=True):

@@ -8,6 +8,7 @@ import numpy as np
 from marketcore.bars import BarBuilder, Timeframe, resample
 from marketcore.buffer import TimeSeriesBuffer
 from marketcore.schema import BAR_DTYPE, TICK_DTYPE
+
 from tradehive import protocol as p
 from tradehive.records import SymbolSummary
 

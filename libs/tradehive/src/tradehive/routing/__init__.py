@@ -1,0 +1,1 @@
+"""The router's engines: per-symbol books, tick validation, live and history ingestion, stream recovery."""
