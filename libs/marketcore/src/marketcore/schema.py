@@ -39,7 +39,11 @@ BAR_DTYPE: Final = np.dtype(
     ]
 )
 
+# The price sources a bar can be built from, in the order of their kernel codes; the only place they are named.
 PRICE_SOURCES: Final = ("bid", "ask", "mid", "last")
+PRICE_SOURCE_CODES: Final = {name: code for code, name in enumerate(PRICE_SOURCES)}
+QUOTE_SOURCES: Final = ("bid", "ask", "mid")  # what a quote feed's bars are built from by default
+TRADE_SOURCES: Final = ("last",)  # ... and a trade feed's
 
 NS_PER_SECOND: Final = 1_000_000_000
 NS_PER_MS: Final = 1_000_000

@@ -18,6 +18,7 @@ from marketcore.bars import _batch_kernels as kb
 from marketcore.bars.timeframe import PRICE_SOURCE_CODES, SessionOffset, Timeframe, session_offset_ns
 from marketcore.errors import TickDataError
 from marketcore.schema import BAR_DTYPE, TICK_DTYPE
+from marketcore.ticks import trades_ok
 
 __all__ = ["resample", "tick_bars", "volume_bars", "price_column"]
 
@@ -49,7 +50,7 @@ def _columns(
         raise TickDataError(f"ticks are not sorted by ts: row {first} ({ts[first]}) < row {first - 1}")
     price = price_column(ticks, source)
     vol = np.ascontiguousarray(ticks["volume"])
-    ok = (price > 0.0) & np.isfinite(price) & (vol >= 0.0)
+    ok = trades_ok(price, vol)
     if not bool(ok.all()):
         bad = int(ok.size - np.count_nonzero(ok))
         if invalid == "raise":

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Final
 
 from marketcore.errors import TimeframeError
+from marketcore.schema import PRICE_SOURCE_CODES as _SCHEMA_CODES
 
 __all__ = ["Timeframe", "SessionOffset", "session_offset_ns", "FXCM_SESSION_OFFSET", "PRICE_SOURCE_CODES"]
 
@@ -24,8 +25,8 @@ NS_PER_DAY: Final = _UNIT_NS["d"]
 #: FXCM trading days run 05:00 -> 05:00 UTC (midnight in fixed UTC-05:00).
 FXCM_SESSION_OFFSET: Final = 5 * _UNIT_NS["h"]
 
-#: Codes of the price sources inside the kernels.
-PRICE_SOURCE_CODES: Final = {"bid": 0, "ask": 1, "mid": 2, "last": 3}
+#: Codes of the price sources inside the kernels (the sources are named in :mod:`marketcore.schema`).
+PRICE_SOURCE_CODES: Final = _SCHEMA_CODES
 
 
 @dataclass(frozen=True, slots=True, order=True)

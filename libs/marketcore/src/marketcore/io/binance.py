@@ -15,8 +15,9 @@ import numpy as np
 
 from marketcore.errors import DataFormatError
 from marketcore.io._files import read_bytes
-from marketcore.io.validate import OnError, SkipCounts, check_on_error, ohlc_ok, positive, select_rows
+from marketcore.io.validate import OnError, SkipCounts, check_on_error, ohlc_ok, select_rows
 from marketcore.schema import BAR_DTYPE, NS_PER_MS, TICK_DTYPE
+from marketcore.ticks import trades_ok
 
 _Trade = tuple[int, str | int | None, Any, str | None, float, float, float | None]
 _Kline = tuple[int, float, float, float, float, float]
@@ -33,7 +34,7 @@ def read_binance_trades(
     check_on_error(on_error)
     cols = _decode(path, _trades_dec, _Trade, on_error, (0, 4, 5))
     ts, price, amount, ok, row = cols
-    price_ok = positive(price) & np.isfinite(amount) & (amount >= 0)
+    price_ok = trades_ok(price, amount)
     keep = select_rows(path, ts, ok, price_ok, row, on_error, counts, what="row")
     out = np.empty(int(keep.sum()), dtype=TICK_DTYPE)
     out["ts"] = ts[keep]

@@ -9,6 +9,9 @@ from typing import Literal
 import numpy as np
 
 from marketcore.errors import DataFormatError
+from marketcore.ticks import positive
+
+__all__ = ["OnError", "SkipCounts", "check_on_error", "ohlc_ok", "positive", "select_rows"]
 
 OnError = Literal["raise", "skip"]
 
@@ -95,14 +98,6 @@ def _raise_first(
         raise DataFormatError(
             f"{path}: {what} {line_no[bad[0] + 1]}: timestamp earlier than the previous row"
         )
-
-
-def positive(*cols: np.ndarray) -> np.ndarray:
-    """True where every column is a finite number > 0 (False for NaN)."""
-    ok = np.ones(cols[0].shape, dtype=np.bool_)
-    for c in cols:
-        ok &= np.isfinite(c) & (c > 0)
-    return ok
 
 
 def ohlc_ok(o: np.ndarray, h: np.ndarray, lo: np.ndarray, c: np.ndarray, size: np.ndarray) -> np.ndarray:

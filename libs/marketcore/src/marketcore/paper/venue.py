@@ -34,7 +34,6 @@ Rules
 from __future__ import annotations
 
 import heapq
-import math
 from dataclasses import dataclass, field
 
 import msgspec
@@ -65,6 +64,7 @@ from marketcore.orders.messages import (
 )
 from marketcore.paper.config import PaperVenueConfig
 from marketcore.paper.pricing import fee, taker_price
+from marketcore.ticks import valid_quote
 from marketcore.venue import EventListener, StateStore, VenueCapabilities, VenueContext, VenueOrder
 
 
@@ -191,7 +191,7 @@ class PaperVenue:
         return self._enqueue(cmd.symbol, arrival, cmd)
 
     def on_quote(self, symbol: str, ts_ns: int, bid: float, ask: float) -> list[OrderEvent]:
-        if not (math.isfinite(bid) and math.isfinite(ask) and bid > 0 and ask > 0):
+        if not valid_quote(bid, ask):
             self.bad_quotes += 1
             return []
         last = self._quotes.get(symbol)

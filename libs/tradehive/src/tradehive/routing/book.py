@@ -7,13 +7,11 @@ from typing import Any
 import numpy as np
 from marketcore.bars import BarBuilder, Timeframe, resample
 from marketcore.buffer import TimeSeriesBuffer
-from marketcore.schema import BAR_DTYPE, TICK_DTYPE
+from marketcore.schema import BAR_DTYPE, PRICE_SOURCES, QUOTE_SOURCES, TICK_DTYPE, TRADE_SOURCES
 
 from tradehive import protocol as p
 from tradehive.records import SymbolSummary
 
-QUOTE_SOURCES = ("bid", "ask", "mid")
-TRADE_SOURCES = ("last",)
 BUFFER_FACTOR = 2  # capacity = 2 x window: one compaction per window of appends
 
 
@@ -82,7 +80,7 @@ class SymbolBook:
             if partial is not None:
                 out = np.concatenate([out, partial.reshape(1)])
         else:  # a timeframe or price not built live: computed from the tick history
-            if req.price not in ("bid", "ask", "mid", "last"):
+            if req.price not in PRICE_SOURCES:
                 raise ValueError(f"unknown price source {req.price!r}")
             out = resample(self.tick_buf.view, tf, req.price, empty=self.empty, session_offset=self.session,  # type: ignore[arg-type]
                            invalid="skip")  # fmt: skip

@@ -5,10 +5,9 @@ Crossed and locked quotes (bid >= ask) are real FXCM behaviour and pass.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from marketcore.schema import TICK_DTYPE
+from marketcore.ticks import quotes_ok, trades_ok, valid_quote, valid_trade
 
 SMALL_BATCH = 8  # up to this many rows, plain Python checks beat the ~10 numpy calls of the vector path
 
@@ -22,11 +21,9 @@ def clean_ticks(ticks: np.ndarray, last_ts: int | None, kind: str) -> tuple[np.n
     ):
         return ticks, {}
     if kind == "quote":
-        bid, ask = ticks["bid"], ticks["ask"]
-        price_ok = np.isfinite(bid) & np.isfinite(ask) & (bid > 0) & (ask > 0)
+        price_ok = quotes_ok(ticks["bid"], ticks["ask"])
     else:
-        last, vol = ticks["last"], ticks["volume"]
-        price_ok = np.isfinite(last) & (last > 0) & np.isfinite(vol) & (vol >= 0)
+        price_ok = trades_ok(ticks["last"], ticks["volume"])
     ts = ticks["ts"]
     floor = np.maximum.accumulate(ts)
     order_ok = ts >= floor
@@ -51,12 +48,8 @@ def _small_batch_ok(
     """True when every row of a small batch passes (the vector path then gives the same answer); any doubt
     returns False and the vector path decides and counts. Rows are ``(ts, bid, ask, last, volume)``."""
     floor = last_ts
-    isfinite = math.isfinite
     for ts, bid, ask, last, vol in rows:
-        if quote:
-            if not (isfinite(bid) and isfinite(ask) and bid > 0 and ask > 0):
-                return False
-        elif not (isfinite(last) and last > 0 and isfinite(vol) and vol >= 0):
+        if not (valid_quote(bid, ask) if quote else valid_trade(last, vol)):
             return False
         if floor is not None and ts < floor:
             return False
