@@ -107,7 +107,7 @@ def test_build_agent_reads_settings_and_config() -> None:
     agent = build_agent(f"{__name__}:Configured", "c1", env)
     assert isinstance(agent, Configured)
     assert agent.settings.ns_port == 9999 and agent.config.window == 7
-    assert agent._topology_connections == [{"address": "x.out"}]  # type: ignore[attr-defined]
+    assert agent.connections == [{"address": "x.out"}]
     with pytest.raises(ConfigError, match="TESTROLE_WINDW"):
         build_agent(f"{__name__}:Configured", "c1", {"TESTROLE_WINDW": "7"})
 

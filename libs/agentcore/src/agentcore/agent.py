@@ -11,7 +11,7 @@ import functools
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import msgspec
@@ -19,13 +19,13 @@ import Pyro5.api
 import Pyro5.errors
 import zmq
 
-from agentcore import logs, naming, wire
+from agentcore import lifecycle, logs, naming, wire
 from agentcore.errors import AgentcoreError, ConfigError, RemoteError, RequestTimeout, ResolveError
 from agentcore.http import HealthServer
 from agentcore.loop import ControlChannel, Timers
 from agentcore.metrics import AgentMetrics
 from agentcore.registrar import Registrar
-from agentcore.remoting import import_object, remote
+from agentcore.remoting import idempotent_methods, import_object, remote
 from agentcore.settings import AgentSettings, NoConfig
 from agentcore.sockets import PATTERNS, PEER, RECEIVING, Channel, Handler, TopicHandlers, check_pattern
 from agentcore.wire import Message
@@ -74,6 +74,7 @@ class Agent:
         self._daemon: Pyro5.api.Daemon | None = None
         self._http: HealthServer | None = None
         self._registrar: Registrar | None = None
+        self.connections: list[dict[str, Any]] = []  # connections a topology asks for, made after on_init
         self._security: CurveFabric | None = None  # security on (settings.security_dir): CurveZMQ set-up
         self.host = naming.advertised_host(
             self.settings.bind_host, self.settings.advertise_host, self.settings.ns_host
@@ -448,11 +449,78 @@ class Agent:
         ready = self.metrics.ready and ok
         return ready, {"registered": self.metrics.ready, "detail": why}
 
-    def run(self, ready: Callable[[str], None] | None = None) -> int:
-        """Run until stopped. ``ready`` is called with the Pyro URI once registered. Returns an exit code."""
-        from agentcore.runtime import run_agent  # the lifecycle lives in one module
+    def run(
+        self, ready: Callable[[str], None] | None = None, connections: Sequence[dict[str, Any]] | None = None
+    ) -> int:
+        """Run until stopped: set up (ZeroMQ context, control channel, health server, Pyro daemon), ``on_init``,
+        the topology's ``connections`` (default :attr:`connections`), register, loop; then stop gracefully.
+        ``ready`` is called with the Pyro URI once registered. Returns an exit code."""
+        s = self.settings
+        logs.bind_agent(self.name, self.role)
+        naming.configure_pyro(s.comm_timeout)
+        self._loop_thread = threading.get_ident()
+        self.ctx = zmq.Context()
+        if s.security_dir:
+            from agentcore.security import enable_agent
 
-        return run_agent(self, ready)
+            enable_agent(self)  # before the Pyro daemon: it must speak TLS
+        self._control = ControlChannel(self.ctx, self.name)
+        self._http = HealthServer(
+            s.bind_host, s.http_port, self.metrics.registry, self._healthz, self._readyz
+        )
+        self._http.start()
+        self._daemon, uri = lifecycle.start_pyro(
+            self, self.name, s, self.host, idempotent_methods(type(self))
+        )
+        self._registrar = Registrar(self.name, uri, s, self.log, self._set_registered,
+                                    lambda alias, endpoint: self.post(self._reconnect, alias, endpoint))  # fmt: skip
+        code = 0
+        try:
+            self.on_init()
+            lifecycle.connect_all(self.connect, self.connections if connections is None else connections)
+            self._publish_metadata()
+            lifecycle.first_registration(self._registrar, max(5.0, s.comm_timeout * 3), self._stopping)
+            self._set_registered(True)
+            self._registrar.start()
+            self.metrics.up = True
+            self.log.info("started", uri=uri, metrics=self.metrics_url, endpoints=sorted(self.metadata()))
+            if ready is not None:
+                ready(uri)
+            self._loop()
+        except (AgentcoreError, zmq.ZMQError) as exc:
+            self.log.error("agent failed", error=str(exc))
+            code = 1
+        finally:
+            self._shutdown()
+        return code
+
+    def _set_registered(self, registered: bool) -> None:
+        self.metrics.ready = registered
+
+    def _shutdown(self) -> None:
+        self.metrics.up = False
+        self.metrics.ready = False
+        try:
+            self.on_stop()
+        except Exception as exc:  # noqa: BLE001 - stopping must finish
+            self.report_error("on_stop", exc)
+        if self._registrar is not None:
+            self._registrar.stop(unregister=True)
+        if self._control is not None:
+            self._control.fail_pending(AgentcoreError(f"agent {self.name} stopped"))
+        for chan in list(self._channels.values()):
+            chan.sock.close(linger=self.settings.linger_ms)
+        if self._control is not None:
+            self._control.close()
+        if self._security is not None:
+            self._security.stop()
+        if self._daemon is not None:
+            self._daemon.shutdown()
+        if self._http is not None:
+            self._http.stop()
+        if self.ctx is not None:
+            self.ctx.term()
+        self.log.info("stopped")
 
     def _loop(self) -> None:
         control = self._control

@@ -7,21 +7,31 @@ reads snapshots handed over by the loop and posts reconnections back into it.
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 import Pyro5.errors
 
 from agentcore import naming
 from agentcore.errors import CommunicationError
-
-if TYPE_CHECKING:
-    from agentcore.agent import Agent
+from agentcore.settings import AgentSettings
 
 
 class Registrar:
-    def __init__(self, agent: Agent, uri: str) -> None:
-        self._agent = agent
-        self._uri = uri
+    """``on_registered(bool)`` follows the registration state; ``on_moved(alias, endpoint)`` is called (from this
+    thread) when a connected peer came back at another endpoint."""
+
+    def __init__(
+        self,
+        name: str,
+        uri: str,
+        settings: AgentSettings,
+        log: Any,
+        on_registered: Callable[[bool], None],
+        on_moved: Callable[[str, str], None],
+    ) -> None:
+        self._name, self._uri, self._settings, self._log = name, uri, settings, log
+        self._on_registered, self._on_moved = on_registered, on_moved
         self._meta: set[str] = set()
         self._connected: dict[str, tuple[str, str]] = {}
         self._wake = threading.Event()
@@ -38,12 +48,12 @@ class Registrar:
         self._wake.set()
 
     def register_once(self) -> None:
-        s = self._agent.settings
+        s = self._settings
         if self._ns is None:
             self._ns = naming.locate(s.ns_host, s.ns_port)
         self._ns._pyroClaimOwnership()  # first used by the loop thread, then by this one
         try:
-            self._ns.register(self._agent.name, self._uri, safe=False, metadata=self._meta)
+            self._ns.register(self._name, self._uri, safe=False, metadata=self._meta)
         except Pyro5.errors.PyroError as exc:
             self._ns = None
             raise CommunicationError(f"registration failed: {exc}") from exc
@@ -52,18 +62,16 @@ class Registrar:
         try:
             self.register_once()
             if not self.registered:
-                self._agent.log.info(
-                    "registered", ns=f"{self._agent.settings.ns_host}:{self._agent.settings.ns_port}"
-                )
+                self._log.info("registered", ns=f"{self._settings.ns_host}:{self._settings.ns_port}")
             self.registered = True
-            self._agent.metrics.ready = True
+            self._on_registered(True)
             self._follow_peers()
         except CommunicationError as exc:
             self.failures += 1
             if self.registered:
-                self._agent.log.warning("name server unreachable; will retry", error=str(exc))
+                self._log.warning("name server unreachable; will retry", error=str(exc))
             self.registered = False
-            self._agent.metrics.ready = False
+            self._on_registered(False)
 
     def _follow_peers(self) -> None:
         for alias, (address, endpoint) in self._connected.items():
@@ -73,10 +81,10 @@ class Registrar:
                 continue  # peer not (yet) back: ZeroMQ keeps retrying the old endpoint meanwhile
             if now != endpoint:
                 self._connected[alias] = (address, now)
-                self._agent.post(self._agent._reconnect, alias, now)
+                self._on_moved(alias, now)
 
     def _run(self) -> None:
-        interval = self._agent.settings.register_interval
+        interval = self._settings.register_interval
         while not self._done.is_set():
             self._wake.wait(interval if self.registered else min(interval, 0.5))
             self._wake.clear()
@@ -90,11 +98,11 @@ class Registrar:
     def stop(self, unregister: bool = True) -> None:
         self._done.set()
         self._wake.set()
-        self._thread.join(timeout=self._agent.settings.comm_timeout + 1)
+        self._thread.join(timeout=self._settings.comm_timeout + 1)
         if unregister:
             try:
-                ns = naming.locate(self._agent.settings.ns_host, self._agent.settings.ns_port)
-                if str(ns.lookup(self._agent.name)) == self._uri:  # never remove a successor's entry
-                    ns.remove(self._agent.name)
+                ns = naming.locate(self._settings.ns_host, self._settings.ns_port)
+                if str(ns.lookup(self._name)) == self._uri:  # never remove a successor's entry
+                    ns.remove(self._name)
             except (Pyro5.errors.PyroError, CommunicationError):
                 pass  # the name server is gone; nothing to clean up there
