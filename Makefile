@@ -12,7 +12,7 @@ help:
 	@echo "make test            the whole test suite (unit, integration, system)"
 	@echo "make bench           benchmarks (numbers printed, nothing asserted)"
 	@echo "make demo            agentcore demo topology (every messaging pattern)"
-	@echo "make lint            ruff + mypy"
+	@echo "make lint            ruff + mypy (--strict on the libraries, plain on the services)"
 	@echo "make soak            the platform at 10k ticks/s for SOAK_DURATION s (default 300); bench/results/soak.*"
 	@echo "make fuzz            >= 1M mutated inputs per decoder (FUZZ_CASES=N, FUZZ_ONLY=wire,orders)"
 	@echo "make docs            API reference (mkdocs + mkdocstrings) into site/, warnings are errors"
@@ -61,7 +61,9 @@ fix-counterparties: sync  ## build (once, cached) QuickFIX's executor + ordermat
 
 lint: sync
 	$(UV) run ruff check libs services tests bench
-	$(UV) run mypy libs/agentcore/src libs/marketcore/src libs/fix/src
+	$(UV) run mypy --strict libs/agentcore/src libs/marketcore/src libs/tradehive/src
+	$(UV) run mypy services/feeder/src services/router/src services/brain/src services/trader/src
+	$(UV) run mypy libs/fix/src
 
 images: sync  ## role images offline: local debootstrap base + host wheelhouse (no registry needed)
 	deploy/docker/build-images.sh

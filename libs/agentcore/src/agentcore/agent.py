@@ -20,7 +20,14 @@ import Pyro5.errors
 import zmq
 
 from agentcore import lifecycle, logs, naming, wire
-from agentcore.errors import AgentcoreError, ConfigError, RemoteError, RequestTimeout, ResolveError
+from agentcore.errors import (
+    AgentcoreError,
+    ConfigError,
+    NameServerError,
+    RemoteError,
+    RequestTimeout,
+    ResolveError,
+)
 from agentcore.http import HealthServer
 from agentcore.loop import ControlChannel, Timers
 from agentcore.metrics import AgentMetrics
@@ -116,7 +123,7 @@ class Agent:
     # ------------------------------------------------------------------------------------------ sockets
     def _new_socket(self, pattern: str) -> zmq.Socket[Any]:
         assert self.ctx is not None, "sockets exist only while the agent runs"
-        sock = self.ctx.socket(PATTERNS[pattern])
+        sock: zmq.Socket[Any] = self.ctx.socket(PATTERNS[pattern])
         sock.linger = self.settings.linger_ms
         sock.sndhwm = self.settings.sndhwm
         sock.rcvhwm = self.settings.rcvhwm
@@ -254,17 +261,17 @@ class Agent:
         while True:
             try:
                 return naming.resolve(self._nameserver(), address)
-            except (ResolveError, naming.NameServerError) as exc:
+            except (ResolveError, NameServerError) as exc:
                 if time.monotonic() >= deadline:
                     raise ResolveError(f"could not resolve {address!r} within {timeout}s: {exc}") from exc
-                self._ns = None if isinstance(exc, naming.NameServerError) else self._ns
+                self._ns = None if isinstance(exc, NameServerError) else self._ns
                 time.sleep(0.05)
 
     def discover(self, role: str) -> dict[str, set[str]]:
         """``{name: metadata}`` of the live registrations of ``role`` (blocks up to comm_timeout)."""
         try:
             found = naming.list_agents(self._nameserver(), role)
-        except naming.NameServerError:
+        except NameServerError:
             self._ns = None
             raise
         return {name: meta for name, (_uri, meta) in found.items()}

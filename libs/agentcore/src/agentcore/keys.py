@@ -228,7 +228,7 @@ def k8s_secrets(directory: str | Path, namespace: str = "", prefix: str = "agent
             meta["namespace"] = namespace
         data = {k: base64.b64encode(p.read_bytes()).decode() for k, p in files.items()}
         docs.append({"apiVersion": "v1", "kind": "Secret", "metadata": meta, "type": "Opaque", "data": data})
-    return yaml.safe_dump_all(docs, sort_keys=False)
+    return str(yaml.safe_dump_all(docs, sort_keys=False))
 
 
 def secret_items(identity: str, public_ids: list[str]) -> list[dict[str, str]]:

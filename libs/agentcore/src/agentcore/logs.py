@@ -76,4 +76,5 @@ def bind_agent(name: str, role: str) -> None:
 
 
 def get(name: str = "agentcore") -> structlog.stdlib.BoundLogger:
-    return structlog.get_logger(name)
+    log: structlog.stdlib.BoundLogger = structlog.get_logger(name)
+    return log

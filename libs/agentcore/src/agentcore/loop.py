@@ -84,7 +84,7 @@ class ControlChannel:
         self._pushers: list[zmq.Socket[Any]] = []
 
     def _pusher(self) -> zmq.Socket[Any]:
-        sock = getattr(self._local, "sock", None)
+        sock: zmq.Socket[Any] | None = getattr(self._local, "sock", None)
         if sock is None:
             sock = self._ctx.socket(zmq.PUSH)
             sock.linger = 0

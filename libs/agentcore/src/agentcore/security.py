@@ -194,7 +194,7 @@ class CurveFabric:
 
     def __init__(self, store: KeyStore, ctx: zmq.Context[Any], refusals: Refusals, name: str) -> None:
         self.store, self.ctx, self.refusals, self.name = store, ctx, refusals, name
-        self.auth = ThreadAuthenticator(ctx, log=structlog.get_logger("agentcore.zap"))  # type: ignore[arg-type]
+        self.auth = ThreadAuthenticator(ctx, log=structlog.get_logger("agentcore.zap"))
         self.auth.start()
         self.monitor = _HandshakeMonitor(ctx, refusals)
         self.server_keys: dict[str, bytes] = {}  # local alias -> the server key it was connected with

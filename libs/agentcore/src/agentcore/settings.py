@@ -162,7 +162,8 @@ def to_env(values: Mapping[str, Any], prefix: str) -> dict[str, str]:
 
 def as_dict(settings: msgspec.Struct) -> dict[str, Any]:
     """JSON-able view of a settings object (for ``status()`` and ``agentcore config``)."""
-    return msgspec.to_builtins(settings)
+    out: dict[str, Any] = msgspec.to_builtins(settings)
+    return out
 
 
 def parse_connections(text: str) -> list[dict[str, Any]]:

@@ -47,7 +47,8 @@ def wait_until(
         try:
             last = predicate()
             if last:
-                return last
+                found: T = last
+                return found
             last_exc = None
         except Exception as exc:  # noqa: BLE001 - "not yet" until the deadline
             last_exc = exc

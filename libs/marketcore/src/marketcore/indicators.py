@@ -101,7 +101,7 @@ def _win_push(state: FloatArray, buf: FloatArray, x: float) -> bool:
     state[1] = head
     if state[3] < 0.0:
         state[3] = 0.0
-    return state[0] >= n
+    return bool(state[0] >= n)
 
 
 def _win_state(period: int) -> FloatArray:
@@ -113,7 +113,7 @@ def _win_state(period: int) -> FloatArray:
 @njit(cache=True)
 def _sma_update(state: FloatArray, buf: FloatArray, x: float) -> float:
     if _win_push(state, buf, x):
-        return state[2]
+        return float(state[2])
     return np.nan
 
 
@@ -161,7 +161,7 @@ def _ema_update(state: FloatArray, x: float) -> float:
         state[1] = state[2] / period
     else:
         state[1] += state[4] * (x - state[1])
-    return state[1]
+    return float(state[1])
 
 
 @njit(cache=True)

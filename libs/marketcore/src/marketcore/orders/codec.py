@@ -28,7 +28,7 @@ class _Envelope(msgspec.Struct, frozen=True):
 
 _encoder = msgspec.msgpack.Encoder()
 _envelope_decoder = msgspec.msgpack.Decoder(_Envelope)
-_message_decoder = msgspec.msgpack.Decoder(Message)  # type: ignore[arg-type]
+_message_decoder = msgspec.msgpack.Decoder(Message)
 
 
 def encode(msg: Message) -> bytes:
