@@ -107,11 +107,9 @@ class Launcher:
         ):  # the launcher talks to its agents as an operator (AGENTCORE_IDENTITY, or "operator")
             import os
 
-            from agentcore import security
+            from agentcore import keys, security
 
-            security.configure_process(
-                security_dir, os.environ.get("AGENTCORE_IDENTITY") or security.OPERATOR
-            )
+            security.configure_process(security_dir, os.environ.get("AGENTCORE_IDENTITY") or keys.OPERATOR)
         if ns.start:
             self.ns = NameServerProcess(
                 ns.host, ns.port, method=self.topo.start_method,

@@ -73,7 +73,7 @@ class KillSwitch(_Rec, frozen=True, tag="kill"):
 Record = Sent | Amend | Acked | Event | Armed | Disarmed | KillSwitch
 
 _enc = msgspec.msgpack.Encoder()
-_dec = msgspec.msgpack.Decoder(Record)  # type: ignore[arg-type]
+_dec = msgspec.msgpack.Decoder(Record)
 
 
 class Journal:
