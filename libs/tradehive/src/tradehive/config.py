@@ -85,7 +85,9 @@ def load(
         values.update(from_file)
         sources.update({k: f"file {path}" for k in from_file})
         settings_mod.build(PlatformConfig, values, source=f"config file {path}")  # names the file on errors
-    env_values = {k[len(ENV_PREFIX) :].lower(): v for k, v in env.items() if k.startswith(ENV_PREFIX)}
+    env_values: dict[str, Any] = {
+        k[len(ENV_PREFIX) :].lower(): v for k, v in env.items() if k.startswith(ENV_PREFIX)
+    }
     fields = {f.name for f in msgspec.structs.fields(PlatformConfig)}
     unknown = sorted(ENV_PREFIX + k.upper() for k in env_values if k not in fields)
     if unknown:

@@ -93,4 +93,5 @@ def local_day_to_utc_ns(day: dt.date, local_ns: np.ndarray, tz: TzOffset) -> np.
     midnight = dt.datetime.combine(day, dt.time())
     hourly = np.array([_td_ns(zone.utcoffset(midnight + dt.timedelta(hours=h))) for h in range(25)])
     hour = np.clip(local_ns // NS_PER_HOUR, 0, 24)
-    return base + local_ns - hourly[hour]
+    out: np.ndarray = base + local_ns - hourly[hour]
+    return out
