@@ -138,7 +138,7 @@ def encode(record: _Any) -> bytes:
 
 def decode(data: bytes | memoryview) -> _Any:
     try:
-        rec = _decoder.decode(data)
+        rec: _Any = _decoder.decode(data)
     except msgspec.DecodeError as exc:
         raise SeriesError(f"undecodable indicator record: {exc}") from exc
     if isinstance(rec, IndicatorBatch):
