@@ -20,7 +20,7 @@ from marketcore.errors import MarketcoreError
 from marketcore.orders import decode as decode_order
 from tradehive import protocol as p
 from tradehive import series
-from tradehive.instrument import instrument
+from tradehive.metrics import RoleMetrics
 from tradehive.series import INDICATOR_PREFIX
 
 
@@ -83,10 +83,8 @@ class VizAgent(Agent):
         self._forming: np.ndarray | None = None
         self._ticks: list[np.ndarray] = []
         self._retry: int | None = None
-        self._m_bad = instrument(
-            self.metrics.counter(
-                "tradehive_viz_bad_messages_total", "Messages the chart could not read.", ["source"]
-            )
+        self._m_bad = RoleMetrics(self).counter(
+            "tradehive_viz_bad_messages_total", "Messages the chart could not read.", ["source"]
         )
         self._discover()
         self.every(cfg.discover_interval_s, self._discover)
@@ -178,10 +176,8 @@ class VizAgent(Agent):
 
     # -- history --------------------------------------------------------------------------------------------
     def _history(self, req: p.BarHistoryRequest) -> np.ndarray:
-        reply = self.request("history", p.encode(req), timeout=self.config.history_timeout_s)
-        if isinstance(reply, bytes):
-            raise ValueError(str(p.decode(reply)))
-        return reply  # type: ignore[no-any-return]
+        bars: np.ndarray = self.request("history", p.encode(req), timeout=self.config.history_timeout_s)
+        return bars  # a refusal raises RemoteError (a CommunicationError)
 
     def _load(self) -> None:
         v = self.view
@@ -308,7 +304,7 @@ class VizAgent(Agent):
 
     def _bad(self, source: str) -> None:
         self.counts["bad_messages"] += 1
-        self._m_bad.labels(agent=self.name, source=source).inc()
+        self._m_bad(source).inc()
         self.log.warning("unreadable message", source=source)
 
     def extra_status(self) -> dict[str, Any]:
