@@ -127,23 +127,17 @@ def test_zeromq_allow_lists(secure: Any, refused: Any) -> None:
         time.sleep(0.5)
         assert trader.summary("orders")["counts"].get("orders", 0) == 0  # no order arrived from anyone
         f_url, t_url = feeder.status()["metrics_url"], trader.status()["metrics_url"]
-        f_want = [("ticks", "no_curve"), ("ticks", "unknown_key")]
-        t_want = [
-            ("orders", "no_curve"),
-            ("orders", "unknown_key"),
-            ("events", "no_curve"),
-            ("orders", "role_not_allowed"),
-        ]
-        f = wait_until(
-            lambda: (c := refused(f_url)) and all(k in c for k in f_want) and c, 20, message="feeder"
-        )
-        t = wait_until(
-            lambda: (c := refused(t_url)) and all(k in c for k in t_want) and c, 20, message="trader"
-        )
-        assert f[("ticks", "no_curve")] >= 1 and f[("ticks", "unknown_key")] >= 1
-        assert t[("orders", "no_curve")] >= 1 and t[("orders", "unknown_key")] >= 1
-        assert t[("events", "no_curve")] >= 1
-        assert t[("orders", "role_not_allowed")] >= 1
+        nokey = ("no_curve", "handshake")  # a peer without CURVE: libzmq reports it with or without detail
+
+        def have(counts: dict[tuple[str, str], float], sock: str, reasons: tuple[str, ...]) -> bool:
+            return any(counts.get((sock, r), 0) >= 1 for r in reasons)
+
+        f = wait_until(lambda: (c := refused(f_url)) and have(c, "ticks", nokey) and
+                       have(c, "ticks", ("unknown_key",)) and c, 20, message="feeder refusals")  # fmt: skip
+        wait_until(lambda: (c := refused(t_url)) and have(c, "orders", nokey) and have(c, "events", nokey)
+                   and have(c, "orders", ("unknown_key",)) and have(c, "orders", ("role_not_allowed",)),
+                   20, message="trader refusals")  # fmt: skip
+        assert f
     finally:
         for s in socks:
             s.close(linger=0)

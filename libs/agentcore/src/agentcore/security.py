@@ -145,7 +145,8 @@ class _HandshakeMonitor:
     """Counts failed handshakes on bound sockets (a peer without CURVE, or with the wrong server key), which
     never reach the ZAP handler. Its PAIR sockets live in its own thread."""
 
-    EVENTS = zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL  # AUTH failures were counted by the ZAP handler
+    # AUTH failures were counted by the ZAP handler; libzmq reports some failed handshakes without detail
+    EVENTS = zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
 
     def __init__(self, ctx: zmq.Context[Any], refusals: Refusals) -> None:
         self.ctx, self.refusals = ctx, refusals
@@ -173,8 +174,14 @@ class _HandshakeMonitor:
                     pairs[pair] = alias
                     poller.register(pair, zmq.POLLIN)
                 for sock, _ in poller.poll(100):
-                    event = recv_monitor_message(sock)
-                    reason = _PROTOCOL_REASONS.get(event["value"], "protocol")
+                    try:
+                        event = recv_monitor_message(sock)
+                    except (ValueError, IndexError):  # a malformed event: skip it, keep watching
+                        continue
+                    if event["event"] == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL:
+                        reason = _PROTOCOL_REASONS.get(event["value"], "protocol")
+                    else:
+                        reason = "handshake"
                     self.refusals.add(
                         pairs[sock], reason, peer_endpoint=event["endpoint"].decode(errors="replace")
                     )
