@@ -36,7 +36,8 @@ RUN groupadd --system --gid 10001 tradehive \
 # wheels copied from deploy/docker/wheelhouse/ (deploy/docker/build-wheelhouse.sh).
 FROM base AS deps
 ARG WHEELHOUSE=0
-COPY deploy/docker/requirements.txt deploy/docker/build-requirements.txt deploy/docker/wheelhouse* /tmp/wheels/
+COPY deploy/docker/requirements.txt deploy/docker/requirements-viz.txt deploy/docker/build-requirements.txt \
+     deploy/docker/wheelhouse* /tmp/wheels/
 RUN if [ "$WHEELHOUSE" = 1 ]; then set -- --no-index --find-links /tmp/wheels; fi \
  && python3 -m venv /opt/venv \
  && pip install "$@" --requirement /tmp/wheels/requirements.txt
@@ -147,7 +148,14 @@ COPY services/viz /src/services/viz
 RUN pip install --no-deps --no-build-isolation --target /opt/role /src/services/viz
 
 FROM agent AS viz
+ARG WHEELHOUSE=0
 USER 0:0
+# the Qt stack (PySide6, pyqtgraph) into the shared venv, in this stage only (deploy/docker/requirements-viz.txt)
+COPY --from=deps /tmp/wheels /tmp/wheels
+# hadolint ignore=DL3013
+RUN if [ "$WHEELHOUSE" = 1 ]; then set -- --no-index --find-links /tmp/wheels; fi \
+ && /opt/venv/bin/pip install "$@" --requirement /tmp/wheels/requirements-viz.txt \
+ && rm -rf /tmp/wheels
 # Qt's xcb platform plugin and its GL/font dependencies (Debian names; versions follow the base image).
 # hadolint ignore=DL3008
 RUN apt-get update \

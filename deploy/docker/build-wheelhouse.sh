@@ -29,5 +29,5 @@ mkdir -p "$dest"
 log "downloading wheels for CPython $py into $dest"
 "${pip[@]}" download --quiet --disable-pip-version-check --only-binary=:all: \
     --python-version "$py" --implementation cp --abi "$abi" --abi abi3 --abi none "${platforms[@]}" \
-    --dest "$dest" -r "$req" -r "$TRADEHIVE_ROOT/deploy/docker/build-requirements.txt"
+    --dest "$dest" -r "$req" -r "$TRADEHIVE_ROOT/deploy/docker/requirements-viz.txt" -r "$TRADEHIVE_ROOT/deploy/docker/build-requirements.txt"
 log "wheelhouse: $(find "$dest" -name '*.whl' | wc -l) wheels, $(du -sh "$dest" | cut -f1)"
