@@ -156,13 +156,18 @@ COPY --from=deps /tmp/wheels /tmp/wheels
 RUN if [ "$WHEELHOUSE" = 1 ]; then set -- --no-index --find-links /tmp/wheels; fi \
  && /opt/venv/bin/pip install "$@" --requirement /tmp/wheels/requirements-viz.txt \
  && rm -rf /tmp/wheels
-# Qt's xcb platform plugin and its GL/font dependencies (Debian names; versions follow the base image).
+# Qt's xcb platform plugin and its GL/font dependencies (Debian names; versions follow the base image). The
+# offline local base ships no apt sources: build-images.sh passes the host's Debian mirror (DEBIAN_MIRROR).
+ARG DEBIAN_MIRROR=""
 # hadolint ignore=DL3008
-RUN apt-get update \
+RUN if [ -n "$DEBIAN_MIRROR" ] && ! grep -rqs '^deb \|^URIs:' /etc/apt/sources.list /etc/apt/sources.list.d; then \
+        echo "deb $DEBIAN_MIRROR bookworm main" > /etc/apt/sources.list; fi \
+ && apt-get update \
  && apt-get install -y --no-install-recommends libgl1 libegl1 libglib2.0-0 libfontconfig1 libdbus-1-3 \
         libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 \
         libxcb-xinerama0 libxcb-randr0 libxcb-render-util0 libxcb-image0 libxcb-xkb1 libx11-xcb1 fonts-dejavu-core \
- && rm -rf /var/lib/apt/lists/*
+ && rm -rf /var/lib/apt/lists/* \
+ && if [ -n "$DEBIAN_MIRROR" ]; then : > /etc/apt/sources.list; fi
 USER 10001:10001
 ENV QT_QPA_PLATFORM=xcb \
     PYQTGRAPH_QT_LIB=PySide6

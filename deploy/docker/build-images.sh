@@ -45,6 +45,9 @@ if [[ $mode == offline ]]; then
     TRADEHIVE_BASE_IMAGE="$base" "$TRADEHIVE_ROOT/deploy/docker/build-base.sh"
     "$TRADEHIVE_ROOT/deploy/docker/build-wheelhouse.sh"
     args+=(--build-arg "BASE_IMAGE=$base" --build-arg WHEELHOUSE=1)
+    # the viz stage installs Qt's X11 client libraries with apt: the local base has no sources of its own
+    mirror="${TRADEHIVE_DEBIAN_MIRROR:-$(debian_mirror bookworm || true)}"
+    [[ -n "$mirror" ]] && args+=(--build-arg "DEBIAN_MIRROR=$mirror")
 else
     # Keep a stale wheelhouse out of the context of an online build.
     [[ -d "$TRADEHIVE_ROOT/deploy/docker/wheelhouse" ]] && log "note: online build ignores deploy/docker/wheelhouse"
