@@ -165,3 +165,11 @@ def test_statistics_equal_an_independent_recomputation(tmp_path):
     page = (tmp_path / "report.html").read_text()
     assert page.count("data:image/png;base64,") == 3  # equity + one per symbol
     assert sum(1 for _ in open(tmp_path / "fills.csv")) == len(fills) + 1
+
+
+def test_brain_of_reads_the_client_id_shape():
+    from tradehive.report import brain_of
+
+    assert brain_of("brain-trend-1a2b3c-17") == "brain-trend"
+    assert brain_of("brain-trend-1a2b3c-17-sl") == "brain-trend"
+    assert brain_of("manual") == "other"

@@ -253,6 +253,72 @@ def history(
         print(f"{reply.size} bars written to {out}", file=sys.stderr)
 
 
+@app.command()
+def backtest(
+    data: Annotated[str, typer.Option(help="directory of recorded data to replay")],
+    out: Annotated[str, typer.Option(help="report directory (created)")] = "backtest-report",
+    fmt: Annotated[str, typer.Option("--format", help="auto | lean | binance")] = "auto",
+    tz: Annotated[str, typer.Option(help="data time zone, e.g. -05:00 (default: per format)")] = "",
+    symbols: Annotated[str, typer.Option(help="comma-separated symbols (default: all found)")] = "",
+    speed: Annotated[str, typer.Option(help="replay speed: max (default), N or 1")] = "max",
+    timeframe: Annotated[str, typer.Option(help="bar timeframe the brains trade on")] = "1m",
+    strategy: Annotated[
+        str, typer.Option(help="the trading brain's strategy: module:Class or path/file.py:Class (default ema_cross)")
+    ] = "",
+    param: Annotated[list[str] | None, typer.Option(help="strategy parameter k=v (repeatable)")] = None,
+    sweep: Annotated[
+        list[str] | None, typer.Option(help="parameter grid k=v1,v2 (repeatable): one run per combination")
+    ] = None,
+    start: Annotated[str, typer.Option(help="replay window start (ISO date/time)")] = "",
+    end: Annotated[str, typer.Option(help="replay window end, exclusive (ISO date/time)")] = "",
+    capital: Annotated[float, typer.Option(help="starting capital for returns, in the quote currency")] = 100_000.0,
+) -> None:
+    """Replay recorded data through the real agents and write a report (HTML, CSV, JSON) to --out."""
+    from pathlib import Path
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from tradehive.backtest import BacktestSpec, parse_grid, parse_params
+    from tradehive.backtest import run as run_backtest
+    from tradehive.errors import TradehiveError
+
+    console = Console(stderr=True)
+    if not Path(data).is_dir():
+        print(f"tradehive backtest: no data directory {data!r}", file=sys.stderr)
+        raise typer.Exit(2)
+    try:
+        base = parse_params(param or [])
+        grid = parse_grid(sweep or []) if sweep else [{}]
+    except TradehiveError as exc:
+        print(f"tradehive backtest: {exc}", file=sys.stderr)
+        raise typer.Exit(2) from exc
+    rows = []
+    for i, combo in enumerate(grid):
+        params = {**base, **combo}
+        where = Path(out) / f"run-{i + 1:03d}" if len(grid) > 1 else Path(out)
+        spec = BacktestSpec(data=data, out=where, fmt=fmt, tz=tz, symbols=[s for s in symbols.split(",") if s] or None,
+                            speed=speed, timeframe=timeframe, strategy=strategy, params=params, start=start, end=end,
+                            capital=capital)  # fmt: skip
+        try:
+            stats = run_backtest(spec, progress=lambda line: console.print(f"[dim]{line}[/]"))
+        except TradehiveError as exc:
+            print(f"tradehive backtest: {exc}", file=sys.stderr)
+            raise typer.Exit(1) from exc
+        rows.append((params, where, stats[0]))
+        console.print(f"report: {where / 'report.html'}")
+    table = Table(title="Backtest" if len(grid) == 1 else "Parameter sweep")
+    for col in ("params", "net PnL", "fees", "return", "Sharpe", "max DD", "trades", "win rate", "report"):
+        table.add_column(col)
+    for params, where, s in rows:
+        table.add_row(
+            ", ".join(f"{k}={v}" for k, v in params.items()) or "(defaults)", f"{s.net_pnl:,.2f} {s.currency}",
+            f"{s.fees:,.2f}", f"{s.total_return:.3%}", "-" if s.sharpe is None else f"{s.sharpe:.2f}",
+            f"{s.max_drawdown:.3%}", str(s.trades), "-" if s.win_rate is None else f"{s.win_rate:.0%}", str(where),
+        )  # fmt: skip
+    Console().print(table)
+
+
 @app.command("prom-sd")
 def prom_sd(
     out: Annotated[str, typer.Option(help="file_sd target file to keep current")] = "targets.json",

@@ -8,7 +8,7 @@ trade with the part that reaches zero and opens the next one with the rest (its 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 import msgspec
 
@@ -51,13 +51,12 @@ class Trade(msgspec.Struct, frozen=True):
         return self.gross_pnl - self.fees
 
 
-def brain_of(client_order_id: str, brains: Sequence[str]) -> str:
-    """The brain that placed an order: its client ids start with ``<brain>-`` (the longest matching name wins)."""
-    best = ""
-    for b in brains:
-        if client_order_id.startswith(b + "-") and len(b) > len(best):
-            best = b
-    return best or (client_order_id.rsplit("-", 1)[0] if "-" in client_order_id else "unknown")
+def brain_of(client_order_id: str) -> str:
+    """The brain that placed an order, from its client id ``<brain>-<session>-<n>`` (bracket children add
+    ``-sl`` / ``-tp``); an id of another shape is attributed to ``"other"``."""
+    cid = client_order_id.removesuffix("-sl").removesuffix("-tp")
+    parts = cid.rsplit("-", 2)
+    return parts[0] if len(parts) == 3 and parts[0] else "other"
 
 
 class _Open:

@@ -1,0 +1,198 @@
+"""``tradehive backtest``: recorded data through the real agents (the same processes and messages as live), a
+recorder beside them, then a report built from what the recorder saw.
+
+The run is over when the feeder has released its last tick, the recorder has every tick the router published,
+and the trader's and recorder's counts have stopped moving for ``settle_s``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import numpy as np
+
+from tradehive.errors import TradehiveError
+from tradehive.report import Fill, Stats, brain_of, build
+
+RECORDER = "tradehive_recorder.agent:RecorderAgent"
+
+
+class BacktestError(TradehiveError):
+    """A backtest that could not run to the end (start-up failed, the replay stalled, nothing to report)."""
+
+
+@dataclass(frozen=True)
+class BacktestSpec:
+    data: str
+    out: Path
+    fmt: str = "auto"
+    tz: str = ""
+    symbols: list[str] | None = None
+    speed: str = "max"
+    timeframe: str = "1m"
+    strategy: str = ""  # module:Class or path/to/file.py:Class for the trading brain ("" = ema_cross)
+    params: dict[str, Any] = field(default_factory=dict)
+    start: str = ""
+    end: str = ""
+    capital: float = 100_000.0
+    ns_port: int = 0  # 0: a free port
+    timeout_s: float = 1800.0
+    settle_s: float = 2.0
+    log_level: str = "warning"
+
+
+def parse_params(items: Sequence[str]) -> dict[str, Any]:
+    """``k=v`` pairs; values parsed as JSON where they are (numbers, booleans, lists), else kept as text."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise BacktestError(f"--param wants key=value, got {item!r}")
+        try:
+            out[key.strip()] = msgspec.json.decode(raw)
+        except msgspec.DecodeError:
+            out[key.strip()] = raw
+    return out
+
+
+def parse_grid(items: Sequence[str]) -> list[dict[str, Any]]:
+    """``k=v1,v2`` per parameter → every combination (the cartesian product), in a stable order."""
+    axes = [(k, v if isinstance(v, list) else [v]) for k, v in parse_params(
+        [f"{i.partition('=')[0]}=[{i.partition('=')[2]}]" if "," in i else i for i in items]).items()]  # fmt: skip
+    return [
+        dict(zip([k for k, _ in axes], combo, strict=True))
+        for combo in itertools.product(*[v for _, v in axes])
+    ]
+
+
+def topology(spec: BacktestSpec, ns_port: int) -> Any:
+    from agentcore.launcher import AgentSpec
+
+    from tradehive.platform import BRAIN, build_topology
+
+    topo = build_topology(
+        data=spec.data, fmt=spec.fmt, tz=spec.tz, symbols=spec.symbols, speed=spec.speed, timeframe=spec.timeframe,
+        ns_port=ns_port, log_level=spec.log_level, trend_params=spec.params,
+    )  # fmt: skip
+    agents = dict(topo.agents)
+    feeder = agents["feeder"]
+    if spec.start or spec.end:
+        agents["feeder"] = msgspec.structs.replace(
+            feeder, config={**feeder.config, "start": spec.start, "end": spec.end}
+        )
+    if spec.strategy:
+        trend = agents["brain-trend"]
+        agents["brain-trend"] = AgentSpec(cls=BRAIN, config={**trend.config, "strategy": spec.strategy})
+    # the recorder first: it is listening before the feeder releases its first tick
+    agents = {"recorder": AgentSpec(cls=RECORDER, config={"out_dir": str(spec.out / "recording")}), **agents}
+    return msgspec.structs.replace(topo, agents=agents)
+
+
+def _status(ns_host: str, ns_port: int, name: str) -> dict[str, Any]:
+    import Pyro5.api
+    from agentcore import naming
+
+    try:
+        ns = naming.locate(ns_host, ns_port)
+        with Pyro5.api.Proxy(ns.lookup(name)) as proxy:
+            proxy._pyroTimeout = 5.0
+            return dict(proxy.status())
+    except Exception:  # noqa: BLE001 - an agent restarting shows as unknown for a moment
+        return {}
+
+
+def run(spec: BacktestSpec, progress: Callable[[str], None] = lambda _l: None) -> list[Stats]:
+    """Run one backtest to the end and write its report directory; returns the statistics."""
+    from agentcore import naming
+    from agentcore.launcher import Launcher
+    from agentcore.testing import free_port
+
+    spec.out.mkdir(parents=True, exist_ok=True)
+    port = spec.ns_port or free_port()
+    launcher = Launcher(topology(spec, port), live=False)
+    naming.configure_pyro(5.0)
+    t0 = time.monotonic()
+    try:
+        launcher.start_all()
+        progress(f"agents up in {time.monotonic() - t0:.1f}s; replaying {spec.data} at speed {spec.speed}")
+        _wait_done(spec, port, t0, launcher, progress)
+    finally:
+        launcher.stop_all()
+    wall = time.monotonic() - t0
+    progress(f"replay done in {wall:.1f}s; building the report")
+    return report_from_recording(spec.out / "recording", spec.out, capital=spec.capital, meta={
+        "data": spec.data, "speed": spec.speed, "strategy": spec.strategy or "ema_cross (default)",
+        "params": msgspec.json.encode(spec.params).decode(), "timeframe": spec.timeframe,
+        "run wall time": f"{wall:.1f} s",
+    })  # fmt: skip
+
+
+def _wait_done(
+    spec: BacktestSpec, port: int, t0: float, launcher: Any, progress: Callable[[str], None]
+) -> None:
+    last: tuple[Any, ...] | None = None
+    stable_since = 0.0
+    while True:
+        if time.monotonic() - t0 > spec.timeout_s:
+            raise BacktestError(f"the replay did not finish within {spec.timeout_s:.0f}s")
+        launcher.check()
+        time.sleep(0.5)
+        f = _status("127.0.0.1", port, "feeder")
+        if not f.get("finished"):
+            continue
+        r, t, rec = (_status("127.0.0.1", port, n) for n in ("router", "trader", "recorder"))
+        published = int(r.get("ticks_out", r.get("ticks_in", 0)) or 0)
+        state = (
+            rec.get("ticks"),
+            rec.get("events"),
+            t.get("fills"),
+            (t.get("orders") or {}).get("total"),
+            published,
+        )
+        if state != last:
+            last, stable_since = state, time.monotonic()
+            continue
+        if time.monotonic() - stable_since >= spec.settle_s:
+            progress(f"settled: {rec.get('ticks', 0):,} ticks and {rec.get('events', 0):,} events recorded")
+            return
+
+
+def fills_from_recording(root: str | Path) -> tuple[list[Fill], dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """The trader's fills (attributed to brains by their client order ids) and mid prices per symbol."""
+    from marketcore.instruments import InstrumentRegistry
+    from marketcore.orders import OrderFilled
+    from marketcore.orders import decode as decode_order
+
+    from tradehive.recording import Recording
+
+    rec = Recording(root)
+    ticks = rec.ticks()
+    registry = InstrumentRegistry.default()
+    raw = [ev for ev in rec.decoded("exec.", decode_order) if isinstance(ev, OrderFilled)]
+    fills = [
+        Fill(ts_ns=ev.ts_ns, brain=brain_of(ev.client_order_id), symbol=ev.symbol, side=ev.side.sign,
+             qty=ev.qty, price=ev.price, fee=ev.fee, client_order_id=ev.client_order_id,
+             currency=registry.get(ev.symbol).quote_currency if ev.symbol in registry else "")
+        for ev in raw
+    ]  # fmt: skip
+    marks = {}
+    for sym, t in ticks.items():
+        t = t[np.argsort(t["ts"], kind="stable")]
+        mid = np.where(np.isfinite(t["bid"]) & np.isfinite(t["ask"]), (t["bid"] + t["ask"]) / 2.0, t["last"])
+        marks[sym] = (t["ts"].astype(np.int64), mid.astype(np.float64))
+    return fills, marks
+
+
+def report_from_recording(
+    root: str | Path, out: str | Path, *, capital: float = 100_000.0, meta: Mapping[str, str] | None = None
+) -> list[Stats]:
+    fills, marks = fills_from_recording(root)
+    if not marks:
+        raise BacktestError(f"{root}: no ticks were recorded: nothing to report on")
+    return build(fills, marks, out, capital=capital, meta=meta)

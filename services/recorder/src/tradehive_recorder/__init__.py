@@ -1,0 +1,1 @@
+"""Tradehive recorder role."""
