@@ -2,6 +2,7 @@
 
 from marketcore.execution.engine import COUNTS, Ack, Difference, ExecutionEngine
 from marketcore.execution.journal import Journal, JournalError, SyncPolicy
+from marketcore.execution.sequencer import QuoteSequencer
 from marketcore.execution.settings import ExecutionSettings, build_engine
 
 __all__ = [
@@ -12,6 +13,7 @@ __all__ = [
     "ExecutionSettings",
     "Journal",
     "JournalError",
+    "QuoteSequencer",
     "SyncPolicy",
     "build_engine",
 ]

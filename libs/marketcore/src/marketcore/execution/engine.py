@@ -218,7 +218,9 @@ class ExecutionEngine:
         if cmd.symbol not in self.instruments:
             self.counts["venue_rejected"] += 1
             return self._answer(Ack(cid, False, f"unknown symbol {cmd.symbol!r}"))
-        now = self._now(cmd.symbol)
+        # event time: a decision stamped with its data time is risk-checked and sent at that time, so the venue
+        # fills it at the first quote at or after it plus latency (deterministic with a QuoteSequencer)
+        now = cmd.data_ts_ns or self._now(cmd.symbol)
         rejection = self._risk(cmd, now)
         if rejection is not None:
             return self._answer(rejection)

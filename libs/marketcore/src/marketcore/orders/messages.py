@@ -76,8 +76,9 @@ class SubmitOrder(_Message, frozen=True, tag="submit_order"):
     stop_loss: float | None = None
     take_profit: float | None = None
     strategy_id: str = ""
-    ts_ns: int = 0
+    ts_ns: int = 0  # when the intent was sent (wall clock): latency metrics only
     expire_ns: int | None = None  # GTD only
+    data_ts_ns: int = 0  # the data time of what caused the decision (0: unknown; the venue's latest quote)
 
     def __post_init__(self) -> None:
         if not self.client_order_id:

@@ -1,0 +1,117 @@
+"""Event-time ordering of quotes and decisions for a simulated venue.
+
+A paper venue fills an order at the first quote at or after *decision time + latency*. That is only the same on
+every run if the venue has not already moved past that quote when the order arrives, and arrival order between
+processes depends on speed and scheduling. The sequencer removes the dependence: it holds each symbol's quotes
+until every participant (each brain that may trade) has declared, with a watermark, that it has decided on all
+data of that symbol up to them. A decision taken on data at time ``d`` is then always submitted before the venue
+sees any quote later than ``d``, whatever the replay speed.
+
+Live, a participant that stops talking must not freeze the venue: with ``max_hold_ns`` a quote is released after
+being held that long (wall time) and the release is counted as ``forced``. In replay (``max_hold_ns = 0``) the
+sequencer waits; the feeder's flow control keeps what it holds bounded.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+
+import numpy as np
+import numpy.typing as npt
+
+ReleaseFn = Callable[[str, npt.NDArray[np.void], int], None]  # (symbol, ticks, origin_ns)
+
+_NEVER = np.iinfo(np.int64).min
+
+
+class QuoteSequencer:
+    def __init__(
+        self,
+        participants: Iterable[str],
+        release: ReleaseFn,
+        *,
+        max_hold_ns: int = 0,
+        monotonic_ns: Callable[[], int] = time.monotonic_ns,
+    ) -> None:
+        self.participants = frozenset(participants)
+        self._release = release
+        self.max_hold_ns = max_hold_ns
+        self._mono = monotonic_ns
+        self._marks: dict[str, dict[str, int]] = {}  # symbol -> participant -> watermark
+        self._held: dict[str, deque[tuple[npt.NDArray[np.void], int, int]]] = {}  # (ticks, origin, since)
+        self.held_ticks = 0
+        self.forced = 0  # ticks released by max_hold_ns before every participant caught up
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.participants)
+
+    def on_ticks(self, symbol: str, ticks: npt.NDArray[np.void], origin_ns: int = 0) -> None:
+        if not self.participants:
+            self._release(symbol, ticks, origin_ns)
+            return
+        if not ticks.size:
+            return
+        self._held.setdefault(symbol, deque()).append((ticks, origin_ns, self._mono()))
+        self.held_ticks += int(ticks.size)
+        self._drain(symbol)
+
+    def on_watermark(self, participant: str, symbol: str, ts_ns: int) -> None:
+        """``participant`` has acted on every ``symbol`` datum with ``ts <= ts_ns`` (unknown names ignored)."""
+        if participant not in self.participants:
+            return
+        marks = self._marks.setdefault(symbol, {})
+        if ts_ns > marks.get(participant, _NEVER):
+            marks[participant] = ts_ns
+            self._drain(symbol)
+
+    def limit(self, symbol: str) -> int:
+        """Quotes of ``symbol`` up to this data time may reach the venue."""
+        marks = self._marks.get(symbol, {})
+        if len(marks) < len(self.participants):
+            return _NEVER
+        return min(marks.values())
+
+    def expire(self) -> int:
+        """Live only: release quotes held longer than ``max_hold_ns``; returns how many ticks were forced."""
+        if not self.max_hold_ns:
+            return 0
+        cutoff = self._mono() - self.max_hold_ns
+        forced = 0
+        for symbol, queue in self._held.items():
+            while queue and queue[0][2] <= cutoff:
+                ticks, origin, _ = queue.popleft()
+                forced += int(ticks.size)
+                self._out(symbol, ticks, origin)
+        self.forced += forced
+        return forced
+
+    def _drain(self, symbol: str) -> None:
+        queue = self._held.get(symbol)
+        if not queue:
+            return
+        limit = self.limit(symbol)
+        while queue:
+            ticks, origin, since = queue[0]
+            if int(ticks["ts"][-1]) <= limit:
+                queue.popleft()
+                self._out(symbol, ticks, origin)
+                continue
+            cut = int(np.searchsorted(ticks["ts"], limit, side="right"))
+            if cut:
+                queue[0] = (ticks[cut:], origin, since)
+                self._out(symbol, ticks[:cut], origin)
+            break
+
+    def _out(self, symbol: str, ticks: npt.NDArray[np.void], origin: int) -> None:
+        self.held_ticks -= int(ticks.size)
+        self._release(symbol, ticks, origin)
+
+    def status(self) -> dict[str, object]:
+        return {"participants": sorted(self.participants), "held_ticks": self.held_ticks, "forced": self.forced,
+                "watermarks": {s: dict(m) for s, m in self._marks.items()}}  # fmt: skip
+
+
+__all__ = ["QuoteSequencer"]
