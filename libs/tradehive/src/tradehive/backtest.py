@@ -8,6 +8,7 @@ and the trader's and recorder's counts have stopped moving for ``settle_s``.
 from __future__ import annotations
 
 import itertools
+import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,8 +20,6 @@ import numpy as np
 
 from tradehive.errors import TradehiveError
 from tradehive.report import Fill, Stats, brain_of, build
-
-RECORDER = "tradehive_recorder.agent:RecorderAgent"
 
 
 class BacktestError(TradehiveError):
@@ -78,7 +77,7 @@ def topology(spec: BacktestSpec, ns_port: int) -> Any:
 
     topo = build_topology(
         data=spec.data, fmt=spec.fmt, tz=spec.tz, symbols=spec.symbols, speed=spec.speed, timeframe=spec.timeframe,
-        ns_port=ns_port, log_level=spec.log_level, trend_params=spec.params,
+        ns_port=ns_port, log_level=spec.log_level, trend_params=spec.params, record_to=str(spec.out / "recording"),
     )  # fmt: skip
     agents = dict(topo.agents)
     feeder = agents["feeder"]
@@ -89,8 +88,6 @@ def topology(spec: BacktestSpec, ns_port: int) -> Any:
     if spec.strategy:
         trend = agents["brain-trend"]
         agents["brain-trend"] = AgentSpec(cls=BRAIN, config={**trend.config, "strategy": spec.strategy})
-    # the recorder first: it is listening before the feeder releases its first tick
-    agents = {"recorder": AgentSpec(cls=RECORDER, config={"out_dir": str(spec.out / "recording")}), **agents}
     return msgspec.structs.replace(topo, agents=agents)
 
 
@@ -114,6 +111,9 @@ def run(spec: BacktestSpec, progress: Callable[[str], None] = lambda _l: None) -
     from agentcore.testing import free_port
 
     spec.out.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(
+        spec.out / "recording", ignore_errors=True
+    )  # a recorder appends: each backtest starts afresh
     port = spec.ns_port or free_port()
     launcher = Launcher(topology(spec, port), live=False)
     naming.configure_pyro(5.0)
@@ -136,30 +136,26 @@ def run(spec: BacktestSpec, progress: Callable[[str], None] = lambda _l: None) -
 def _wait_done(
     spec: BacktestSpec, port: int, t0: float, launcher: Any, progress: Callable[[str], None]
 ) -> None:
+    """Done when the feeder released everything and every consumer reported it handled it (flow control), and
+    then the trader's and recorder's counts stood still for ``settle_s`` (orders decided on the last bars)."""
     last: tuple[Any, ...] | None = None
     stable_since = 0.0
     while True:
         if time.monotonic() - t0 > spec.timeout_s:
             raise BacktestError(f"the replay did not finish within {spec.timeout_s:.0f}s")
         launcher.check()
-        time.sleep(0.5)
+        time.sleep(0.2)
         f = _status("127.0.0.1", port, "feeder")
-        if not f.get("finished"):
+        if not (f.get("flow") or {}).get("drained"):
             continue
-        r, t, rec = (_status("127.0.0.1", port, n) for n in ("router", "trader", "recorder"))
-        published = int(r.get("ticks_out", r.get("ticks_in", 0)) or 0)
-        state = (
-            rec.get("ticks"),
-            rec.get("events"),
-            t.get("fills"),
-            (t.get("orders") or {}).get("total"),
-            published,
-        )
+        t, rec = _status("127.0.0.1", port, "trader"), _status("127.0.0.1", port, "recorder")
+        state = (rec.get("ticks"), t.get("fills"), (t.get("orders") or {}).get("total"), t.get("intents"))
         if state != last:
             last, stable_since = state, time.monotonic()
             continue
         if time.monotonic() - stable_since >= spec.settle_s:
-            progress(f"settled: {rec.get('ticks', 0):,} ticks and {rec.get('events', 0):,} events recorded")
+            progress(f"drained: {f.get('published_ticks', 0):,} ticks replayed, {rec.get('ticks', 0):,} recorded, "
+                     f"{t.get('fills', 0)} fills")  # fmt: skip
             return
 
 
@@ -172,7 +168,7 @@ def fills_from_recording(root: str | Path) -> tuple[list[Fill], dict[str, tuple[
     from tradehive.recording import Recording
 
     rec = Recording(root)
-    ticks = rec.ticks()
+    ticks = rec.ticks(history=False)
     registry = InstrumentRegistry.default()
     raw = [ev for ev in rec.decoded("exec.", decode_order) if isinstance(ev, OrderFilled)]
     fills = [
@@ -189,10 +185,75 @@ def fills_from_recording(root: str | Path) -> tuple[list[Fill], dict[str, tuple[
     return fills, marks
 
 
+_RANK = {"submit_order": 0, "order_rejected": 1, "order_accepted": 2, "order_replaced": 3, "order_filled": 4,
+         "order_cancel_rejected": 5, "order_cancelled": 6, "order_expired": 7}  # fmt: skip
+
+
+def order_log(root: str | Path) -> list[str]:
+    """The trader's decisions and executions as canonical JSON lines: every order asked for (accepted or refused)
+    and every venue event, wall-clock stamps left out, sorted by (data time, client order id, event kind). The
+    same data and configuration must give the same lines at any replay speed: that is what replay diffs."""
+    from marketcore.orders import SubmitOrder
+    from marketcore.orders import decode as decode_order
+
+    from tradehive.recording import Recording
+
+    rows: list[tuple[int, str, int, str]] = []
+    for _topic, _type, payload in Recording(root).events("exec."):
+        try:
+            ev = decode_order(payload)
+        except Exception:  # noqa: BLE001 - not an order record (cannot happen on exec.*, counted by the recorder)
+            continue
+        tag = str(ev.__struct_config__.tag)
+        if isinstance(ev, SubmitOrder):
+            data_ts = ev.data_ts_ns
+            ev = msgspec.structs.replace(ev, ts_ns=0)  # the send time is wall clock: not part of the decision
+        else:
+            data_ts = int(getattr(ev, "ts_ns", 0))
+        rows.append((data_ts, str(ev.client_order_id), _RANK.get(tag, 9), msgspec.json.encode(ev).decode()))
+    rows.sort()
+    return [r[3] for r in rows]
+
+
+def write_orders(root: str | Path, out: Path) -> int:
+    """``orders.csv`` (every order asked for, with its outcome) and ``order_log.jsonl`` (see :func:`order_log`)."""
+    import csv
+
+    lines = order_log(root)
+    (out / "order_log.jsonl").write_text("".join(line + "\n" for line in lines))
+    outcome: dict[str, str] = {}
+    orders = []
+    for line in lines:
+        rec = msgspec.json.decode(line)
+        cid = rec.get("client_order_id", "")
+        if rec["msg"] == "submit_order":
+            orders.append(rec)
+        elif rec["msg"] == "order_rejected":
+            outcome[cid] = "rejected: " + rec.get("reason", "")
+            if not any(o["client_order_id"] == cid for o in orders):
+                orders.append(
+                    {"client_order_id": cid, "symbol": rec.get("symbol", ""), "data_ts_ns": rec["ts_ns"]}
+                )
+        elif rec["msg"] in ("order_filled", "order_cancelled", "order_expired"):
+            outcome[cid] = rec["msg"].removeprefix("order_")
+    cols = ["data_ts_ns", "client_order_id", "brain", "symbol", "side", "qty", "type", "limit_price", "stop_price",
+            "stop_loss", "take_profit", "outcome"]  # fmt: skip
+    with (out / "orders.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(cols)
+        for o in orders:
+            cid = o["client_order_id"]
+            w.writerow([o.get("data_ts_ns", ""), cid, brain_of(cid)] + [o.get(c, "") for c in cols[3:-1]]
+                       + [outcome.get(cid, "working")])  # fmt: skip
+    return len(orders)
+
+
 def report_from_recording(
     root: str | Path, out: str | Path, *, capital: float = 100_000.0, meta: Mapping[str, str] | None = None
 ) -> list[Stats]:
     fills, marks = fills_from_recording(root)
     if not marks:
         raise BacktestError(f"{root}: no ticks were recorded: nothing to report on")
-    return build(fills, marks, out, capital=capital, meta=meta)
+    stats = build(fills, marks, out, capital=capital, meta=meta)
+    write_orders(root, Path(out))
+    return stats

@@ -263,7 +263,10 @@ def backtest(
     speed: Annotated[str, typer.Option(help="replay speed: max (default), N or 1")] = "max",
     timeframe: Annotated[str, typer.Option(help="bar timeframe the brains trade on")] = "1m",
     strategy: Annotated[
-        str, typer.Option(help="the trading brain's strategy: module:Class or path/file.py:Class (default ema_cross)")
+        str,
+        typer.Option(
+            help="the trading brain's strategy: module:Class or path/file.py:Class (default ema_cross)"
+        ),
     ] = "",
     param: Annotated[list[str] | None, typer.Option(help="strategy parameter k=v (repeatable)")] = None,
     sweep: Annotated[
@@ -271,7 +274,9 @@ def backtest(
     ] = None,
     start: Annotated[str, typer.Option(help="replay window start (ISO date/time)")] = "",
     end: Annotated[str, typer.Option(help="replay window end, exclusive (ISO date/time)")] = "",
-    capital: Annotated[float, typer.Option(help="starting capital for returns, in the quote currency")] = 100_000.0,
+    capital: Annotated[
+        float, typer.Option(help="starting capital for returns, in the quote currency")
+    ] = 100_000.0,
 ) -> None:
     """Replay recorded data through the real agents and write a report (HTML, CSV, JSON) to --out."""
     from pathlib import Path

@@ -16,6 +16,7 @@ FEEDER = "tradehive_feeder.agent:FeederAgent"
 ROUTER = "tradehive_router.agent:RouterAgent"
 BRAIN = "tradehive_brain.agent:BrainAgent"
 TRADER = "tradehive_trader.agent:TraderAgent"
+RECORDER = "tradehive_recorder.agent:RecorderAgent"
 SIM_SYMBOLS = ["EURUSD", "GBPUSD", "BTCUSDT"]
 # The simulator is a demo: on 1-minute bars the default EMA 12/26 needs ~30 min of live data between crosses (its
 # first live order came after more than 5 minutes in 10 runs of `make run`), so the brains trade 1-second bars
@@ -58,7 +59,14 @@ def build_topology(
     trend_params: dict[str, Any] | None = None,
     trader_config: dict[str, Any] | None = None,
     security_dir: str = "",
+    record_to: str = "",
+    event_time: bool = True,
+    flow_window_s: float = 600.0,
 ) -> Topology:
+    """The platform's agents. ``event_time`` (default): brains act in data-time order and the paper venue sees
+    every decision before any later quote, so results do not depend on speed; a replay also runs under flow
+    control (the feeder waits for every consumer, never more than ``flow_window_s`` of data time ahead).
+    ``record_to``: add a recorder writing every message to that directory."""
     demo = not data and not timeframe  # the simulator with nothing chosen: the demo settings
     timeframe = timeframe or (REPLAY_TIMEFRAME if data else DEMO_TIMEFRAME)
     if demo and trend_params is None:
@@ -78,11 +86,16 @@ def build_topology(
         syms = [s.upper() for s in symbols] if symbols else SIM_SYMBOLS
         feeder = {"symbols": syms, "speed": speed}
         router = {"clock_close": True, "initial_history_s": 6 * 3600.0}
-    brain_common = {"symbols": syms, "timeframe": timeframe, "price": "mid"}
+    brain_common: dict[str, Any] = {"symbols": syms, "timeframe": timeframe, "price": "mid"}
+    trader = dict(trader_config or {})
+    recorder: dict[str, Any] = {"out_dir": str(Path(record_to).resolve())} if record_to else {}
+    if event_time:
+        _event_time(data, feeder, router, brain_common, trader, recorder, flow_window_s)
     agents = {
+        **({"recorder": AgentSpec(cls=RECORDER, config=recorder)} if record_to else {}),
         "feeder": AgentSpec(cls=FEEDER, config=feeder),
         "router": AgentSpec(cls=ROUTER, config=router),
-        "trader": AgentSpec(cls=TRADER, config=trader_config or {}),
+        "trader": AgentSpec(cls=TRADER, config=trader),
         "brain-regime": AgentSpec(cls=BRAIN, config={**brain_common, "strategy": "regime", "trader": ""}),
         "brain-trend": AgentSpec(
             cls=BRAIN,
@@ -104,6 +117,26 @@ def build_topology(
         restart=RestartPolicy(max_restarts=5, window_s=60.0, backoff_s=0.5),
         start_timeout=60.0,
     )
+
+
+def _event_time(data: str, feeder: dict[str, Any], router: dict[str, Any], brains: dict[str, Any],
+                trader: dict[str, Any], recorder: dict[str, Any], window_s: float) -> None:  # fmt: skip
+    """Settings of event time (tradehive.eventtime) and, in a replay, of flow control (tradehive.flow)."""
+    router["watermarks"] = True
+    brains["sync"] = True
+    trader.setdefault("sync_brains", ["brain-trend"])  # the brains that trade
+    if not data:
+        trader.setdefault("sync_max_hold_s", 1.0)  # live: a silent brain never freezes the venue
+        return
+    flow = {"flow_to": "feeder"}
+    consumers = ["router", "brain-regime", "brain-trend", "trader"] + (["recorder"] if recorder else [])
+    feeder.update(flow_consumers=consumers, flow_window_s=window_s)
+    router.update(flow)
+    brains.update(flow, session="replay")  # the same client order ids on every run
+    trader.update(flow)
+    if recorder:
+        recorder.update(flow, wait_for=["router.market", "trader.events", "brain-regime.signals",
+                                        "brain-trend.signals"])  # fmt: skip
 
 
 def from_config(cfg: PlatformConfig) -> Topology:

@@ -46,6 +46,7 @@ TYPE_SIGNAL: Final = "signal"
 TYPE_POSITIONS: Final = "positions"
 TYPE_ORDER: Final = "order"
 TYPE_ACK: Final = "ack"
+TYPE_WATERMARK: Final = "watermark"
 PARTIAL_SUFFIX: Final = ".partial"
 
 # topic prefixes (SUB subscriptions and handler tables)
@@ -73,6 +74,11 @@ def tick_topic(symbol: str) -> str:
 
 def bar_topic(timeframe: str, symbol: str, price: str, partial: bool = False) -> str:
     return f"{BAR_PREFIX}{timeframe}.{symbol}.{price}{PARTIAL_SUFFIX if partial else ''}"
+
+
+def wm_topic(symbol: str) -> str:
+    """The router's watermark after each batch of ``symbol``: everything before it on the stream is out."""
+    return f"wm.{symbol}"
 
 
 def signal_topic(brain: str, name: str) -> str:
@@ -229,6 +235,16 @@ class PositionReport(_Record, frozen=True, tag="positions"):
     fees: float
 
 
+class Watermark(_Record, frozen=True, tag="watermark"):
+    """``agent`` has handled every ``symbol`` datum (every symbol when empty) with ``ts <= ts_ns``; ``ts_ns = 0``
+    says hello: connected and listening. Brains send it to the trader (event-time execution) and consumers to
+    the feeder (replay flow control)."""
+
+    agent: str
+    ts_ns: int
+    symbol: str = ""
+
+
 class ErrorReply(_Record, frozen=True, tag="error"):
     """Kept decodable for peers of an earlier build; roles now refuse through the wire error kind."""
 
@@ -243,6 +259,7 @@ Record = (
     | Signal
     | OrderAck
     | PositionReport
+    | Watermark
     | ErrorReply
 )
 

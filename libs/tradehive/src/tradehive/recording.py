@@ -26,12 +26,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from marketcore.schema import BAR_DTYPE, TICK_DTYPE
 
 from tradehive.errors import TradehiveError
 
 MANIFEST = "manifest.json"
+HISTORY = "history"  # the publisher recorded for ticks from before the recording started
 FORMAT_VERSION = 1
 STREAMS = ("ticks", "bars", "events")
 
@@ -242,9 +244,12 @@ class Recording:
         except (OSError, pa.ArrowException) as exc:
             raise RecordingError(f"{self.root}/{stream}: unreadable part: {exc}") from exc
 
-    def ticks(self) -> dict[str, npt.NDArray[Any]]:
-        """Every recorded tick per symbol as TICK_DTYPE, in the order it was published."""
+    def ticks(self, history: bool = True) -> dict[str, npt.NDArray[Any]]:
+        """Every recorded tick per symbol as TICK_DTYPE, in the order it was published; ``history=False``
+        leaves out the ticks from before the recording started (fetched from the router, publisher "history")."""
         t = self.table("ticks")
+        if not history:
+            t = t.filter(pc.not_equal(t.column("publisher"), HISTORY))
         out: dict[str, npt.NDArray[Any]] = {}
         symbols = t.column("symbol").to_numpy(zero_copy_only=False)
         for sym in dict.fromkeys(symbols.tolist()):

@@ -48,7 +48,7 @@ class StrategyRunner:
 
     def __init__(self, name: str, session: str, transport: Transport, *, trades: bool = True,
                  ack_timeout_s: float = 2.0, max_resends: int = 5,
-                 instruments: InstrumentRegistry | None = None) -> None:  # fmt: skip
+                 instruments: InstrumentRegistry | None = None, timeframe_ns: int = 0) -> None:  # fmt: skip
         self.name = name
         self.transport = transport
         self.trades = trades
@@ -61,6 +61,8 @@ class StrategyRunner:
             0  # origin stamp of the data being handled: travels with the orders/signals it causes
         )
         self.last_data_ns = 0
+        self.timeframe_ns = timeframe_ns
+        self.decision_ns = 0  # data time of what the strategy acts on: a closed bar's end, a tick's time
         self._ids = ClientOrderIdGenerator(name, session)
         self._warmed: set[str] = set()
         self.strategy: Strategy | None = None
@@ -79,10 +81,12 @@ class StrategyRunner:
         self.origin_ns = origin_ns
         if not self.running or not bars.size:
             return
-        if symbol not in self._warmed:  # first live bar: the strategy starts with warm indicators
-            self._warmed.add(symbol)
+        if symbol not in self._warmed and not partial:  # first live bar: warm indicators (a forming bar may
+            self._warmed.add(symbol)  # be far ahead of the closed ones: warming up from it would look ahead)
             self.warm_up(symbol, int(bars["ts"][0]), warmup_bars)
         self.last_data_ns = int(bars["ts"][-1])
+        if not partial:
+            self.decision_ns = self.last_data_ns + self.timeframe_ns
         if partial:
             self._s.on_partial_bar(symbol, bars)
         else:
@@ -102,7 +106,7 @@ class StrategyRunner:
     def ticks(self, symbol: str, ticks: np.ndarray, origin_ns: int) -> None:
         self.origin_ns = origin_ns
         if self.running and ticks.size:
-            self.last_data_ns = int(ticks["ts"][-1])
+            self.last_data_ns = self.decision_ns = int(ticks["ts"][-1])
             self._s.on_tick(symbol, ticks)
 
     def signal(self, sig: p.Signal, origin_ns: int) -> None:
@@ -149,7 +153,7 @@ class StrategyRunner:
         cid = self._ids.next()
         cmd = SubmitOrder(client_order_id=cid, symbol=symbol, side=side, qty=qty, type=type, limit_price=limit_price,
                           stop_price=stop_price, stop_loss=stop_loss, take_profit=take_profit,
-                          strategy_id=self.name, ts_ns=time.time_ns())  # fmt: skip
+                          strategy_id=self.name, ts_ns=time.time_ns(), data_ts_ns=self.decision_ns)  # fmt: skip
         data = encode_order(cmd)
         self.pending.add(cid, data, time.monotonic())
         self.transport.send_order(data, self.origin_ns)
@@ -166,7 +170,8 @@ class StrategyRunner:
     def publish_signal(
         self, name: str, symbol: str, value: float, data: dict[str, Any] | None = None
     ) -> None:
-        sig = p.Signal(brain=self.name, name=name, symbol=symbol, value=float(value), ts_ns=self.last_data_ns,
+        sig = p.Signal(brain=self.name, name=name, symbol=symbol, value=float(value),
+                       ts_ns=self.decision_ns or self.last_data_ns,
                        data=data or {})  # fmt: skip
         self.transport.send_signal(sig, self.origin_ns)
         self.counts["signals_out"] += 1

@@ -12,12 +12,14 @@ import msgspec
 import numpy as np
 from agentcore import Agent, CommunicationError, ConfigError, Message, RemoteError, remote
 from agentcore.remoting import import_object
+from marketcore.bars.timeframe import Timeframe
 from marketcore.errors import MarketcoreError
 from marketcore.orders import OrderFilled
 from marketcore.orders import decode as decode_order
 from marketcore.schema import BAR_DTYPE
 from tradehive import protocol as p
 from tradehive import series
+from tradehive.eventtime import BrainGate
 from tradehive.latency import Hop, hop_histogram, since_s
 from tradehive.metrics import RoleMetrics
 from tradehive.records import BrainStatus, read_status, to_status
@@ -42,6 +44,9 @@ class BrainConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     ack_timeout_s: float = 2.0
     max_resends: int = 5
     connect_timeout_s: float = 30.0
+    sync: bool = False  # event time: bars, signals and fills handled in data-time order (tradehive.eventtime)
+    flow_to: str = ""  # a replaying feeder's name: report progress to it (flow control)
+    session: str = ""  # client order id session; a replay sets a fixed one (the same ids on every run)
 
 
 class BrainAgent(Agent):
@@ -52,8 +57,9 @@ class BrainAgent(Agent):
     def on_init(self) -> None:
         cfg: BrainConfig = self.config
         self.symbols = [s.upper() for s in cfg.symbols]
-        session = f"{os.getpid():x}{int(time.time()) % 100000:x}"
-        self.runner = StrategyRunner(self.name, session, self, trades=bool(cfg.trader),
+        session = cfg.session or f"{os.getpid():x}{int(time.time()) % 100000:x}"
+        tf_ns = Timeframe.parse(cfg.timeframe).ns
+        self.runner = StrategyRunner(self.name, session, self, trades=bool(cfg.trader), timeframe_ns=tf_ns,
                                      ack_timeout_s=cfg.ack_timeout_s, max_resends=cfg.max_resends)  # fmt: skip
         self.strategy = self._make_strategy(cfg)
         self.runner.attach(self.strategy)
@@ -71,22 +77,35 @@ class BrainAgent(Agent):
             self.strategy._recorder = self.outputs
             self.bind("REP", series.BRAIN_INDICATORS, handler=self.on_indicator_history)
         t = cfg.connect_timeout_s
-        market: dict[str, Any] = {
-            p.bar_topic(cfg.timeframe, s, cfg.price): self.on_bar_msg for s in self.symbols
-        }
-        if self.strategy.wants_ticks:
-            market.update({p.tick_topic(s): self.on_tick_msg for s in self.symbols})
+        gate = self.gate = None
+        if cfg.sync:
+            gate = self.gate = BrainGate(self, sources=cfg.signals_from, trader=cfg.trader, timeframe_ns=tf_ns,
+                                         on_bars=self._closed_bars, on_ticks=self.runner.ticks,
+                                         on_signal=lambda g: self.runner.signal(g, 0), on_fill=self.runner.fill,
+                                         signals_alias=p.BRAIN_SIGNALS)  # fmt: skip
+        bar_topics = [p.bar_topic(cfg.timeframe, s, cfg.price) for s in self.symbols]
+        tick_topics = [p.tick_topic(s) for s in self.symbols] if self.strategy.wants_ticks else []
+        market: dict[str, Any] = {b: self.on_bar_msg for b in bar_topics}
+        market.update({k: self.on_tick_msg for k in tick_topics})
+        if gate is not None:
+            market = gate.market(bar_topics, tick_topics)
         self.connect(f"{cfg.router}.{p.ROUTER_MARKET}", handler=market, alias="market", timeout=t)
         self.connect(f"{cfg.router}.{p.ROUTER_HISTORY}", alias="history", timeout=t)
         for other in cfg.signals_from:
-            self.connect(f"{other}.{p.BRAIN_SIGNALS}", handler={p.SIGNAL_PREFIX: self.on_signal_msg},
-                         alias=f"signals.{other}", timeout=t)  # fmt: skip
+            signals = gate.signals() if gate else {p.SIGNAL_PREFIX: self.on_signal_msg}
+            self.connect(f"{other}.{p.BRAIN_SIGNALS}", handler=signals, alias=f"signals.{other}", timeout=t)
         if cfg.trader:
             self.connect(
                 f"{cfg.trader}.{p.TRADER_ORDERS}", handler=self.on_ack_msg, alias="orders", timeout=t
             )
-            self.connect(f"{cfg.trader}.{p.TRADER_EVENTS}", handler={p.exec_topic(cfg.trader): self.on_exec_msg},
-                         alias="events", timeout=t)  # fmt: skip
+            events = (
+                gate.events(p.exec_topic(cfg.trader))
+                if gate
+                else {p.exec_topic(cfg.trader): self.on_exec_msg}
+            )
+            self.connect(f"{cfg.trader}.{p.TRADER_EVENTS}", handler=events, alias="events", timeout=t)
+        if gate is not None:
+            gate.start(cfg.flow_to)
         self.runner.warming_up = False
         self.strategy.on_start()
         self.every(0.5, self._resend_unacked)
@@ -115,6 +134,12 @@ class BrainAgent(Agent):
         if self.outputs is not None and msg.type != p.TYPE_BAR_PARTIAL:
             self._publish_outputs(symbol)
         self._decide.observe(time.perf_counter() - t0)
+
+    def _closed_bars(self, symbol: str, bars: Any, origin_ns: int) -> None:
+        """Event time: one closed bar, released by the gate in data-time order."""
+        self.runner.bars(symbol, bars, origin_ns, False, self.config.warmup_bars)
+        if self.outputs is not None:
+            self._publish_outputs(symbol)
 
     def on_tick_msg(self, msg: Message) -> None:
         self._hop.observe(since_s(msg.sent_ns, time.time_ns()))

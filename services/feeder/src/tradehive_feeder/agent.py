@@ -12,6 +12,7 @@ from agentcore import Agent, Message, Refused, remote
 from marketcore.errors import MarketcoreError
 from marketcore.sources import SourceContext, TickSource, make_tick_source, parse_speed
 from tradehive import protocol as p
+from tradehive.flow import FLOW_ALIAS, FlowGate
 from tradehive.latency import Hop, hop_histogram, since_s
 from tradehive.metrics import RoleMetrics
 from tradehive.records import FeederStatus, read_status, to_status
@@ -31,6 +32,8 @@ class FeederConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     sim_rate_hz: float = 20.0  # simulated ticks per second per symbol
     sim_history_s: float = 6 * 3600.0  # simulated history available before the stream starts
     options: dict[str, str] = {}  # extra options for a registered source adapter
+    flow_consumers: list[str] = []  # replay: agents that must join before the stream starts, and pace it
+    flow_window_s: float = 600.0  # replay: data time the feeder may run ahead of its slowest consumer
 
 
 class FeederAgent(Agent):
@@ -59,12 +62,27 @@ class FeederAgent(Agent):
         self._lag = m.gauge("tradehive_feeder_pacing_lag_seconds", "Wall time behind schedule.")()
         self.bind("PUB", p.FEEDER_TICKS)
         self.bind("REP", p.FEEDER_HISTORY, handler=self.on_history)
+        self.released_ns = 0  # data time of the last tick released
+        self.gate = FlowGate(
+            cfg.flow_consumers if self.mode == "replay" else [], int(cfg.flow_window_s * 1e9)
+        )
+        if self.gate.enabled:
+            self.bind("PULL", FLOW_ALIAS, handler=self.on_flow)
         self.after(1.0, self.step)  # give subscribers a moment; a late one recovers the start from history
 
+    def on_flow(self, msg: Message) -> None:
+        wm = p.decode(msg.data)  # a bad one raises: counted and logged by the loop
+        if isinstance(wm, p.Watermark):
+            self.gate.on_watermark(wm)
+
     def step(self) -> None:
+        if not self.gate.allows(self.released_ns):  # a consumer missing or behind: wait (replay only)
+            self.after(0.002, self.step)
+            return
         poll = self.source.poll(time.time_ns())
         if poll.runs:
             self._publish_runs(poll.runs)
+            self.released_ns = max([self.released_ns] + [int(t["ts"][-1]) for _, t in poll.runs if t.size])
             state = self.source.status()
             if "progress" in state:
                 self._progress.set(state["progress"]["fraction"])
@@ -119,7 +137,13 @@ class FeederAgent(Agent):
         record = read_status({"finished": self.finished, **src}, FeederStatus)
         mine = msgspec.structs.replace(record, mode=self.mode, symbols=list(self.symbols),
                                        published_ticks=self.published, batches=self.batches)  # fmt: skip
-        return {**src, **to_status(mine)}
+        out = {**src, **to_status(mine), "released_ns": self.released_ns}
+        if self.gate.enabled:
+            out["flow"] = {
+                **self.gate.status(),
+                "drained": self.finished and self.gate.drained(self.released_ns),
+            }
+        return out
 
 
 def _options(cfg: FeederConfig) -> dict[str, Any]:

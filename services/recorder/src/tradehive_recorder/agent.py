@@ -14,8 +14,9 @@ from agentcore import Agent, Message
 from marketcore.orders import decode as decode_order
 from marketcore.schema import BAR_DTYPE, TICK_DTYPE
 from tradehive import protocol as p
+from tradehive.flow import FlowReporter
 from tradehive.instrument import Children, instrument
-from tradehive.recording import Header, RecordingWriter
+from tradehive.recording import HISTORY, Header, RecordingWriter
 
 
 class RecorderConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -27,6 +28,8 @@ class RecorderConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     history: bool = True  # fetch each symbol's ticks from before the recording started (brains' warm-up data)
     history_timeout_s: float = 30.0
     discover_interval_s: float = 1.0
+    flow_to: str = ""  # a replaying feeder's name: say hello once joined, then report progress (flow control)
+    wait_for: list[str] = []  # addresses (agent.alias) to have joined before saying hello to the feeder
 
 
 class RecorderAgent(Agent):
@@ -40,6 +43,7 @@ class RecorderAgent(Agent):
             cfg.out_dir, max_bytes=cfg.max_bytes, part_rows=cfg.part_rows, part_seconds=cfg.part_seconds
         )
         self.joined: set[str] = set()
+        self.flow: FlowReporter | None = None
         self.seen: dict[str, int] = {}  # symbol -> first live tick ts recorded
         self.counts = {"ticks": 0, "bars": 0, "events": 0, "history_ticks": 0, "bad": 0}
         self._c = Children(
@@ -56,7 +60,9 @@ class RecorderAgent(Agent):
     # -- discovery ------------------------------------------------------------------------------------------
     def join_peers(self) -> None:
         cfg: RecorderConfig = self.config
-        wanted = [(cfg.router, p.ROUTER_MARKET, {"tick.": self.on_ticks, "bar.": self.on_bars})]
+        wanted = [
+            (cfg.router, p.ROUTER_MARKET, {"tick.": self.on_ticks, "bar.": self.on_bars, "wm.": self.on_wm})
+        ]
         try:
             wanted += [(b, p.BRAIN_SIGNALS, {"signal.": self.on_record}) for b in self.discover("brain")]
             wanted += [(t, p.TRADER_EVENTS, {"": self.on_record}) for t in self.discover("trader")]
@@ -79,6 +85,16 @@ class RecorderAgent(Agent):
                 self.joined.add(f"{cfg.router}.{p.ROUTER_HISTORY}")
             except Exception:  # noqa: BLE001
                 pass
+        if cfg.flow_to and self.flow is None and set(cfg.wait_for) <= self.joined:
+            try:
+                self.flow = FlowReporter(self, cfg.flow_to, timeout=0.5)
+            except Exception:  # noqa: BLE001 - the feeder is not registered yet: next round
+                return
+            self.flow.hello()
+
+    def on_wm(self, msg: Message) -> None:
+        if self.flow is not None:
+            self.flow.report(int(msg.data), msg.topic[len("wm.") :])
 
     # -- handlers -------------------------------------------------------------------------------------------
     def on_ticks(self, msg: Message) -> None:
@@ -138,7 +154,7 @@ class RecorderAgent(Agent):
         if getattr(hist, "dtype", None) != TICK_DTYPE:
             self._reject("history_unavailable")
             return
-        self.writer.add_ticks(symbol, hist, Header("history", 0, time.time_ns(), 0))
+        self.writer.add_ticks(symbol, hist, Header(HISTORY, 0, time.time_ns(), 0))
         self.counts["history_ticks"] += int(hist.size)
 
     def _reject(self, reason: str) -> None:

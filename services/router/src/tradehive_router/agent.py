@@ -10,6 +10,7 @@ from typing import Any
 from agentcore import Agent, CommunicationError, Message, Refused
 from marketcore.bars import warmup as warmup_kernels
 from tradehive import protocol as p
+from tradehive.flow import FlowReporter
 from tradehive.latency import Hop, hop_histogram, since_s
 from tradehive.metrics import RoleMetrics
 from tradehive.records import to_status
@@ -34,6 +35,7 @@ class RouterAgent(Agent):
         self.bind("REP", p.ROUTER_HISTORY, handler=self.on_history)
         if cfg.publish_partial and cfg.partial_interval_s > 0:
             self.every(cfg.partial_interval_s, self.engine.flush_partials)
+        self.flow = FlowReporter(self, cfg.flow_to) if cfg.flow_to else None
         self._discover()
         self.every(cfg.discover_interval, self._discover)
         self.every(1.0, lambda: self.engine.export_buffers(self.role))
@@ -68,7 +70,10 @@ class RouterAgent(Agent):
                 continue
             self.recovery.add_feeder(name)
             self.log.info("feeder connected", feeder=name)
-        self.recovery.catch_up_quiet()  # streams joined late, or whose tail was missed while idle
+            if self.flow is not None and name == self.config.flow_to:
+                self.flow.hello()  # subscribed to the replaying feeder: it may start
+        # streams joined late, or whose tail was missed while idle (not a flow-controlled replay: it waits for us)
+        self.recovery.catch_up_quiet(frozenset([self.config.flow_to]))
 
     # -- handlers ---------------------------------------------------------------------------------------
     def on_gap(self, alias: str, msg: Message, last: int | None) -> None:
@@ -83,7 +88,9 @@ class RouterAgent(Agent):
             return
         if symbol not in self.engine.books:
             self.recovery.on_first_ticks(msg.sender, symbol, msg.seq, ticks)
-        self.engine.ingest_live(symbol, ticks, msg.origin_ns)
+        last = self.engine.ingest_live(symbol, ticks, msg.origin_ns)
+        if self.flow is not None and last is not None:
+            self.flow.report(last, symbol)
 
     def on_history(self, msg: Message) -> Any:
         try:

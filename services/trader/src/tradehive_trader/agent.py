@@ -14,11 +14,20 @@ import msgspec
 from agentcore import Agent, Message, remote
 from marketcore.errors import MarketcoreError
 from marketcore.execution import Ack, ExecutionSettings, build_engine
-from marketcore.orders import CancelOrder, OrderEvent, OrderFilled, OrderStatus, ReplaceOrder, SubmitOrder
+from marketcore.orders import (
+    CancelOrder,
+    OrderEvent,
+    OrderFilled,
+    OrderRejected,
+    OrderStatus,
+    ReplaceOrder,
+    SubmitOrder,
+)
 from marketcore.orders import decode as decode_order
 from marketcore.orders import encode as encode_order
 from marketcore.risk import RISK_RULES
 from tradehive import protocol as p
+from tradehive.eventtime import TraderGate
 from tradehive.latency import Hop, hop_histogram, since_s
 from tradehive.metrics import RoleMetrics
 from tradehive.records import TraderStatus, read_status, to_status
@@ -27,6 +36,9 @@ from tradehive.records import TraderStatus, read_status, to_status
 class TraderConfig(ExecutionSettings, frozen=True, forbid_unknown_fields=True):
     router: str = "router"
     position_interval_s: float = 1.0
+    sync_brains: list[str] = []  # event time: quotes wait until these (trading) brains decided on them
+    sync_max_hold_s: float = 0.0  # live: a quote held this long goes on anyway (0: wait; replays)
+    flow_to: str = ""  # a replaying feeder's name: report progress to it (flow control)
 
 
 class TraderAgent(Agent):
@@ -71,13 +83,20 @@ class TraderAgent(Agent):
         self.engine.venue.set_event_listener(lambda: self.post(self.engine.poll_venue))
         self.engine.venue.start()
         self.every(cfg.position_interval_s, self.publish_positions)
+        self.gate = TraderGate(self, cfg.sync_brains, self.engine.on_ticks, p.TRADER_EVENTS,
+                               max_hold_s=cfg.sync_max_hold_s, flow_to=cfg.flow_to)  # fmt: skip
 
     def on_ticks(self, msg: Message) -> None:
         self._hop_quote.observe(since_s(msg.sent_ns, time.time_ns()))
-        self.engine.on_ticks(p.parse_tick_topic(msg.topic), msg.data, msg.origin_ns)
+        self.gate.on_ticks(p.parse_tick_topic(msg.topic), msg.data, msg.origin_ns)
 
     def on_intent(self, msg: Message) -> Any:
         """ROUTER handler: the return value (an OrderAck) goes back to the brain that sent the intent."""
+        if msg.type == p.TYPE_WATERMARK:
+            wm = p.decode(msg.data)  # a bad one raises: counted and logged by the loop, no reply
+            if isinstance(wm, p.Watermark):
+                self.gate.on_watermark(wm.agent, wm.symbol, wm.ts_ns)
+            return None
         now = time.time_ns()
         if msg.origin_ns:
             self._hop_e2e.observe(since_s(msg.origin_ns, now))
@@ -96,8 +115,11 @@ class TraderAgent(Agent):
             return self._ack(Ack("", False, f"not an order: {type(cmd).__name__}"))
         if cmd.ts_ns:
             self._hop_in.observe(since_s(cmd.ts_ns, now))
+        self.gate.on_decision(msg.sender, cmd.symbol, cmd.data_ts_ns)
         t0 = time.perf_counter()
         ack = self.engine.submit(cmd, msg.origin_ns)
+        if not ack.duplicate:  # the order log: every order asked for, accepted or refused before the venue
+            self._log_order(cmd, ack, msg.data)
         if ack.accepted and not ack.duplicate:
             self._hop_venue.observe(time.perf_counter() - t0)
         if ack.rule and not ack.duplicate:
@@ -106,6 +128,13 @@ class TraderAgent(Agent):
                 "risk rejected", client_order_id=ack.client_order_id, rule=ack.rule, detail=ack.reason
             )
         return self._ack(ack)
+
+    def _log_order(self, cmd: SubmitOrder, ack: Ack, raw: bytes) -> None:
+        if ack.accepted:
+            self.send(p.TRADER_EVENTS, raw, topic=self._exec_topic, type_="submit_order")
+        elif self.engine.tracker.get(cmd.client_order_id) is None:  # refused before the venue saw it
+            refused = OrderRejected(cmd.client_order_id, cmd.symbol, ack.reason, cmd.data_ts_ns)
+            self.send(p.TRADER_EVENTS, encode_order(refused), topic=self._exec_topic, type_="order_rejected")
 
     @staticmethod
     def _ack(a: Ack) -> bytes:
@@ -154,4 +183,4 @@ class TraderAgent(Agent):
     def extra_status(self) -> dict[str, Any]:
         st = self.engine.status()
         return {**st, **to_status(read_status(st, TraderStatus)), "recovery": self.recovery,  # typed, checked
-                "working": self.engine.working_levels()}  # fmt: skip
+                "working": self.engine.working_levels(), "sequencer": self.gate.status()}  # fmt: skip

@@ -16,6 +16,8 @@ class RouterConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     partial_interval_s: float = 0.1  # forming bars go out at most this often per symbol (0: with every batch)
     feeders: list[str] = []  # feeder names; empty: every agent registered with role:feeder
     discover_interval: float = 2.0
+    watermarks: bool = False  # event time: a wm.<SYMBOL> message after each live batch (tradehive.eventtime)
+    flow_to: str = ""  # a replaying feeder's name: report progress to it (tradehive.flow)
     clock_close: bool = False  # close bars by the wall clock when no tick comes (live feeds, the simulator)
     clock_grace_s: float = 2.0
     backfill_timeout_s: float = 5.0

@@ -103,14 +103,19 @@ class RouterEngine:
             self.reject(reason, n)
         return book, good, book.add(good) if good.size else None
 
-    def ingest_live(self, symbol: str, ticks: np.ndarray, origin_ns: int = 0) -> None:
-        """``origin_ns``: the feeder's origin stamp of these ticks, forwarded on them and on the bars they close."""
+    def ingest_live(self, symbol: str, ticks: np.ndarray, origin_ns: int = 0) -> int | None:
+        """``origin_ns``: the feeder's origin stamp of these ticks, forwarded on them and on the bars they close.
+        Returns the data time of the last tick published (None: nothing was)."""
         book, good, updates = self._add(symbol, ticks)
         if updates is None:
-            return
+            return None
         self._publish(good, p.tick_topic(symbol), p.TYPE_TICKS, origin_ns)
         self.metrics.ticks_out(symbol).inc(good.size)
         self._publish_bars(symbol, book, updates, origin_ns)
+        last = int(good["ts"][-1])
+        if self.config.watermarks:  # after the ticks and bars: a consumer that handled it handled them
+            self._publish(last, p.wm_topic(symbol), p.TYPE_WATERMARK, 0)
+        return last
 
     def ingest_history(self, symbol: str, ticks: np.ndarray) -> None:
         self._add(symbol, ticks)

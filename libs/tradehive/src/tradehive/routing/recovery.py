@@ -137,10 +137,11 @@ class StreamRecovery:
             )  # a hole in the live stream: subscribers get it too
 
     # -- catch-up ---------------------------------------------------------------------------------------
-    def catch_up_quiet(self) -> None:
-        """Compare the stream status of every feeder not heard from lately (the discovery timer)."""
+    def catch_up_quiet(self, skip: frozenset[str] = frozenset()) -> None:
+        """Compare the stream status of every feeder not heard from lately (the discovery timer); ``skip``: a
+        flow-controlled replay, which waits for us (nothing to miss, and a catch-up would race it)."""
         now = self._clock()
-        for feeder in sorted(self.feeders):
+        for feeder in sorted(self.feeders - skip):
             heard = self._heard.get(feeder)
             if heard is None or now - heard > QUIET_S:
                 self.catch_up(feeder)

@@ -1,0 +1,248 @@
+"""Event time for a brain: market data and other brains' signals handled in data-time order, whatever order the
+network delivered them in.
+
+A brain that consumes another brain's signals (a hierarchy: regime gates trend) receives bars from the router and
+signals from the other brain on separate sockets; which arrives first depends on scheduling, so acting on arrival
+gives results that change with replay speed. The inbox holds both per symbol and releases them by *decision time*
+(a closed bar: its end; a tick: its time; a signal: the decision time of the data it came from), a signal before
+a bar of the same time, and only once every upstream has declared with a watermark that nothing earlier can still
+come. It then declares its own watermark: everything of that symbol up to it has been handled.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from tradehive import protocol as p
+
+Handler = Callable[[Any], None]
+ROUTER = ""  # the upstream name of the market-data stream
+
+_NEVER = -(2**63)
+
+
+class _Symbol:
+    __slots__ = ("marks", "queues", "out")
+
+    def __init__(self, upstreams: Iterable[str]) -> None:
+        self.marks: dict[str, int] = dict.fromkeys(upstreams, _NEVER)
+        self.queues: dict[str, deque[tuple[int, Handler, Any]]] = {u: deque() for u in self.marks}
+        self.out = _NEVER
+
+
+class BrainInbox:
+    """``sources``: the brains whose signals this brain consumes; ``trader``: the trader whose fills it follows
+    (its position). ``on_watermark(symbol, ts)`` is called when every decision on ``symbol`` data up to ``ts``
+    has been taken.
+
+    A bar deciding at ``d`` waits for the signals up to ``d`` (a signal of the same time first) and for the fills
+    *before* ``d`` (a fill at ``d`` itself comes from a quote the venue sees only after this decision). The
+    trader's watermark does not bound ours: the trader waits for ours before it fills (no cycle)."""
+
+    def __init__(
+        self, sources: Iterable[str], on_watermark: Callable[[str, int], None], trader: str = ""
+    ) -> None:
+        self.upstreams = (ROUTER, *sorted(set(sources)), *((trader,) if trader else ()))
+        self._lag = {u: 1 if u == trader and trader else 0 for u in self.upstreams}
+        self._bounds = tuple(u for u in self.upstreams if not (trader and u == trader))
+        self._symbols: dict[str, _Symbol] = {}
+        self._on_wm = on_watermark
+        self.held = 0
+
+    def _sym(self, symbol: str) -> _Symbol:
+        s = self._symbols.get(symbol)
+        if s is None:
+            s = self._symbols[symbol] = _Symbol(self.upstreams)
+        return s
+
+    def put(self, upstream: str, symbol: str, decision_ns: int, handler: Handler, item: Any) -> None:
+        """A bar/tick (``upstream = ROUTER``) or a signal from brain ``upstream``, to be handled in time order."""
+        s = self._sym(symbol)
+        if upstream not in s.queues:
+            handler(item)  # not a synchronised upstream: as it comes
+            return
+        s.queues[upstream].append((decision_ns, handler, item))
+        self.held += 1
+        self._drain(symbol, s)
+
+    def watermark(self, upstream: str, symbol: str, ts_ns: int) -> None:
+        s = self._sym(symbol)
+        if upstream in s.marks and ts_ns > s.marks[upstream]:
+            s.marks[upstream] = ts_ns
+            self._drain(symbol, s)
+
+    def _drain(self, symbol: str, s: _Symbol) -> None:
+        while True:
+            best: tuple[int, int, str] | None = (
+                None  # (decision time, 0 = signal first / 1 = market, upstream)
+            )
+            for up, q in s.queues.items():
+                if q:
+                    key = (q[0][0], 1 if up == ROUTER else 0, up)
+                    if best is None or key < best:
+                        best = key
+            if best is None:
+                break
+            d, _, up = best
+            # safe once every other upstream has declared all its data up to d (a signal also needs the market
+            # stream past d: bars of the same time come after it; the trader's fills only up to d - 1)
+            if any(m < d - self._lag[u] for u, m in s.marks.items() if u != up):
+                break
+            _, handler, item = s.queues[up].popleft()
+            self.held -= 1
+            handler(item)
+        low = min(s.marks[u] for u in self._bounds)
+        heads = [q[0][0] - 1 for q in s.queues.values() if q]
+        out = min([low, *heads])
+        if out > s.out:
+            s.out = out
+            self._on_wm(symbol, out)
+
+
+class TraderGate:
+    """The trader's side of event time, wired to its agent: quotes wait in a
+    :class:`~marketcore.execution.QuoteSequencer` until every trading brain has decided on them; brains' watermarks
+    (and each decision, which implies one) release them; ``wm.<SYMBOL>`` on the trader's events says every fill up
+    to it is out; a replaying feeder hears how far the trader got."""
+
+    def __init__(
+        self,
+        agent: Any,
+        brains: Iterable[str],
+        release: Callable[[str, Any, int], None],
+        events_alias: str,
+        *,
+        max_hold_s: float = 0.0,
+        flow_to: str = "",
+    ) -> None:
+        from marketcore.execution import QuoteSequencer
+
+        from tradehive.flow import FlowReporter
+
+        self.agent, self._release, self._events = agent, release, events_alias
+        self.sequencer = QuoteSequencer(brains, self._out, max_hold_ns=int(max_hold_s * 1e9))
+        self._wm_out: dict[str, int] = {}
+        self.flow = FlowReporter(agent, flow_to) if flow_to else None
+        if self.flow is not None:
+            self.flow.hello()
+        if self.sequencer.enabled and max_hold_s > 0:
+            agent.every(min(0.1, max_hold_s), self.sequencer.expire)
+
+    def on_ticks(self, symbol: str, ticks: Any, origin_ns: int) -> None:
+        self.sequencer.on_ticks(symbol, ticks, origin_ns)
+
+    def on_watermark(self, brain: str, symbol: str, ts_ns: int) -> None:
+        self.sequencer.on_watermark(brain, symbol, ts_ns)
+        self._publish(symbol)
+
+    def on_decision(self, brain: str, symbol: str, data_ts_ns: int) -> None:
+        """A decision on data at ``d``: its brain has handled everything of ``symbol`` before ``d``."""
+        if data_ts_ns:
+            self.on_watermark(brain, symbol, data_ts_ns - 1)
+
+    def _out(self, symbol: str, ticks: Any, origin_ns: int) -> None:
+        self._release(symbol, ticks, origin_ns)
+        if self.flow is not None and ticks.size:
+            self.flow.report(int(ticks["ts"][-1]), symbol)
+
+    def _publish(self, symbol: str) -> None:
+        limit = self.sequencer.limit(symbol)
+        if limit > self._wm_out.get(symbol, -1):
+            self._wm_out[symbol] = limit
+            self.agent.send(self._events, limit, topic=p.wm_topic(symbol), type_=p.TYPE_WATERMARK)
+
+    def status(self) -> dict[str, object]:
+        return self.sequencer.status()
+
+
+class BrainGate:
+    """A brain's side of event time, wired to its agent: bars (one decision each, at the bar's end), ticks, other
+    brains' signals and its own fills go through a :class:`BrainInbox`; its watermark goes to the trader (over the
+    orders socket), to brains consuming its signals (``wm.<SYMBOL>`` on its signals PUB) and to a replaying
+    feeder. The agent gives it the callbacks that hand data to the strategy."""
+
+    def __init__(
+        self,
+        agent: Any,
+        *,
+        sources: Iterable[str],
+        trader: str,
+        timeframe_ns: int,
+        on_bars: Callable[[str, Any, int], None],
+        on_ticks: Callable[[str, Any, int], None],
+        on_signal: Callable[[p.Signal], None],
+        on_fill: Callable[[Any], None],
+        signals_alias: str,
+        orders_alias: str = "orders",
+    ) -> None:
+        self.agent, self.trader, self.tf_ns = agent, trader, timeframe_ns
+        self._bars, self._ticks, self._signal, self._fill = on_bars, on_ticks, on_signal, on_fill
+        self._signals_alias, self._orders_alias = signals_alias, orders_alias
+        self.inbox = BrainInbox(sources, self._watermark, trader)
+        self.flow: Any = None
+
+    # handler maps for the agent's connections
+    def market(self, bar_topics: Iterable[str], tick_topics: Iterable[str]) -> dict[str, Handler]:
+        out: dict[str, Handler] = {t: self.on_bar_msg for t in bar_topics}
+        out.update({t: self.on_tick_msg for t in tick_topics})
+        out["wm."] = lambda msg: self.inbox.watermark(ROUTER, msg.topic[3:], int(msg.data))
+        return out
+
+    def signals(self) -> dict[str, Handler]:
+        return {"signal.": self.on_signal_msg, "wm.": self._upstream_wm}
+
+    def events(self, exec_topic: str) -> dict[str, Handler]:
+        return {exec_topic: self.on_exec_msg, "wm.": self._upstream_wm}
+
+    def start(self, flow_to: str = "") -> None:
+        """Connected to everything: tell a replaying feeder it may start."""
+        if flow_to:
+            from tradehive.flow import FlowReporter
+
+            self.flow = FlowReporter(self.agent, flow_to)
+            self.flow.hello()
+
+    # handlers
+    def on_bar_msg(self, msg: Any) -> None:
+        bars = msg.data
+        if msg.type == p.TYPE_BAR_PARTIAL or not bars.size:
+            return  # a forming bar comes on a wall-clock timer: no place in event time
+        symbol, origin = msg.topic.split(".")[2], msg.origin_ns
+        for i in range(int(bars.size)):  # one decision per bar, each at its own end (a batch closes many)
+            one = bars[i : i + 1]
+            self.inbox.put(ROUTER, symbol, int(one["ts"][0]) + self.tf_ns,
+                           lambda b, s=symbol, o=origin: self._bars(s, b, o), one)  # fmt: skip
+
+    def on_tick_msg(self, msg: Any) -> None:
+        if msg.data.size:
+            symbol, origin = msg.topic[len("tick.") :], msg.origin_ns
+            self.inbox.put(ROUTER, symbol, int(msg.data["ts"][-1]),
+                           lambda t, s=symbol, o=origin: self._ticks(s, t, o), msg.data)  # fmt: skip
+
+    def on_signal_msg(self, msg: Any) -> None:
+        sig = p.decode(msg.data)  # a bad one raises: counted and logged by the loop
+        if isinstance(sig, p.Signal):
+            self.inbox.put(msg.sender, sig.symbol, sig.ts_ns, self._signal, sig)
+
+    def on_exec_msg(self, msg: Any) -> None:
+        if msg.type != "order_filled":
+            return
+        from marketcore.orders import OrderFilled
+        from marketcore.orders import decode as decode_order
+
+        fill = decode_order(msg.data)
+        if isinstance(fill, OrderFilled):
+            self.inbox.put(msg.sender, fill.symbol, fill.ts_ns, self._fill, fill)
+
+    def _upstream_wm(self, msg: Any) -> None:
+        self.inbox.watermark(msg.sender, msg.topic[3:], int(msg.data))
+
+    def _watermark(self, symbol: str, ts_ns: int) -> None:
+        if self.trader:
+            wm = p.Watermark(agent=self.agent.name, symbol=symbol, ts_ns=ts_ns)
+            self.agent.send(self._orders_alias, p.encode(wm), type_=p.TYPE_WATERMARK)
+        self.agent.send(self._signals_alias, ts_ns, topic=p.wm_topic(symbol), type_=p.TYPE_WATERMARK)
+        if self.flow is not None:
+            self.flow.report(ts_ns, symbol)
