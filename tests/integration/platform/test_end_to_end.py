@@ -80,7 +80,8 @@ def test_trader_refuses_bad_intents_and_kill_switch_halts(platform, data_dir: Pa
     from agentcore import naming, wire
     from marketcore.orders import OrderSide, SubmitOrder, encode
 
-    topo = build_topology(data=str(_one_day(data_dir, tmp_path)), tz="-05:00", speed="max")
+    # no brains here: without event time (whose feeder and trader would wait for the brains' watermarks)
+    topo = build_topology(data=str(_one_day(data_dir, tmp_path)), tz="-05:00", speed="max", event_time=False)
     agents = dict(topo.agents)
     agents.pop("brain-trend")
     agents.pop("brain-regime")
