@@ -17,7 +17,7 @@ from typing import Any
 
 from tradehive import protocol as p
 
-Handler = Callable[[Any], None]
+Handler = Callable[[Any], object]
 ROUTER = ""  # the upstream name of the market-data stream
 
 _NEVER = -(2**63)
@@ -173,7 +173,7 @@ class BrainGate:
         on_bars: Callable[[str, Any, int], None],
         on_ticks: Callable[[str, Any, int], None],
         on_signal: Callable[[p.Signal], None],
-        on_fill: Callable[[Any], None],
+        on_fill: Callable[[Any], object],
         signals_alias: str,
         orders_alias: str = "orders",
     ) -> None:
@@ -209,17 +209,23 @@ class BrainGate:
         bars = msg.data
         if msg.type == p.TYPE_BAR_PARTIAL or not bars.size:
             return  # a forming bar comes on a wall-clock timer: no place in event time
-        symbol, origin = msg.topic.split(".")[2], msg.origin_ns
+        symbol, origin = p.parse_bar_topic(msg.topic).symbol, int(msg.origin_ns)
+
+        def handle(one: Any) -> None:
+            self._bars(symbol, one, origin)
+
         for i in range(int(bars.size)):  # one decision per bar, each at its own end (a batch closes many)
             one = bars[i : i + 1]
-            self.inbox.put(ROUTER, symbol, int(one["ts"][0]) + self.tf_ns,
-                           lambda b, s=symbol, o=origin: self._bars(s, b, o), one)  # fmt: skip
+            self.inbox.put(ROUTER, symbol, int(one["ts"][0]) + self.tf_ns, handle, one)
 
     def on_tick_msg(self, msg: Any) -> None:
         if msg.data.size:
-            symbol, origin = msg.topic[len("tick.") :], msg.origin_ns
-            self.inbox.put(ROUTER, symbol, int(msg.data["ts"][-1]),
-                           lambda t, s=symbol, o=origin: self._ticks(s, t, o), msg.data)  # fmt: skip
+            symbol, origin = p.parse_tick_topic(msg.topic), int(msg.origin_ns)
+
+            def handle(ticks: Any) -> None:
+                self._ticks(symbol, ticks, origin)
+
+            self.inbox.put(ROUTER, symbol, int(msg.data["ts"][-1]), handle, msg.data)
 
     def on_signal_msg(self, msg: Any) -> None:
         sig = p.decode(msg.data)  # a bad one raises: counted and logged by the loop

@@ -14,6 +14,7 @@ matplotlib.use("Agg")  # files only: never a window
 import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
 from tradehive.report.equity import Curve, Marks  # noqa: E402
 from tradehive.report.stats import Stats, drawdown  # noqa: E402
@@ -33,7 +34,7 @@ def _dt(ns: np.ndarray) -> np.ndarray:
     return ns.astype("datetime64[ns]")
 
 
-def _png(fig: plt.Figure) -> str:
+def _png(fig: Figure) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=96, bbox_inches="tight")
     plt.close(fig)
@@ -61,7 +62,7 @@ def equity_png(curves: Mapping[str, Curve], capital: float, currency: str) -> st
     dd = drawdown(total, capital) * 100.0
     ax_dd.fill_between(_dt(total.grid), dd, 0.0, color="tab:red", alpha=0.4)
     ax_dd.set_ylabel("drawdown %")
-    ax_dd.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d %H:%M"))
+    ax_dd.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d %H:%M"))  # type: ignore[no-untyped-call]
     fig.autofmt_xdate()
     return _png(fig)
 
@@ -78,7 +79,7 @@ def trades_png(symbol: str, marks: Marks, fills: Sequence[Fill]) -> str:
                        marker=marker, color=color, s=28, zorder=3, label=f"{label} ({len(sel)})")  # fmt: skip
     ax.set_title(f"Trades on price: {symbol}")
     ax.legend(loc="upper left")
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d %H:%M"))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d %H:%M"))  # type: ignore[no-untyped-call]
     fig.autofmt_xdate()
     return _png(fig)
 

@@ -54,7 +54,8 @@ def daily_equity(c: Curve, capital: float) -> tuple[npt.NDArray[np.int64], npt.N
 def daily_returns(c: Curve, capital: float) -> npt.NDArray[np.float64]:
     _, eq = daily_equity(c, capital)
     prev = np.r_[capital, eq[:-1]]
-    return (eq / prev - 1.0).astype(np.float64)
+    out: npt.NDArray[np.float64] = (eq / prev - 1.0).astype(np.float64)
+    return out
 
 
 def drawdown(c: Curve, capital: float) -> npt.NDArray[np.float64]:

@@ -27,7 +27,7 @@ from tradehive.routing.book import SymbolBook
 from tradehive.routing.config import RouterConfig
 from tradehive.routing.validate import clean_ticks
 
-Publish = Callable[[np.ndarray, str, str, int], Any]
+Publish = Callable[[np.ndarray | int, str, str, int], Any]  # an int: a watermark (data time, ns)
 REJECT_REASONS = ("bad_price", "out_of_order", "bad_payload", "bad_history_request")
 
 
