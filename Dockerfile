@@ -81,6 +81,11 @@ COPY services/trader /src/services/trader
 # hadolint ignore=DL3013
 RUN pip install --no-deps --no-build-isolation --target /opt/role /src/services/trader
 
+FROM build AS build-recorder
+COPY services/recorder /src/services/recorder
+# hadolint ignore=DL3013
+RUN pip install --no-deps --no-build-isolation --target /opt/role /src/services/recorder
+
 # ---- runtime: the virtual environment, the runtime user, nothing else (no wheelhouse, build backend or
 # sources). Configuration comes only from the environment (AGENTCORE_*, TRADEHIVE_<ROLE>_*), never from files
 # baked in here. Code is copied last and root-owned: the agent's user cannot change it.
@@ -138,6 +143,12 @@ FROM agent AS trader
 COPY --from=build-trader /opt/role /opt/tradehive
 ENTRYPOINT ["python", "-m", "agentcore.agent", "tradehive_trader.agent:TraderAgent"]
 CMD ["--name", "trader"]
+
+# ---- recorder: every message of a running platform into a Parquet recording (replay and diff, backtests).
+FROM agent AS recorder
+COPY --from=build-recorder /opt/role /opt/tradehive
+ENTRYPOINT ["python", "-m", "agentcore.agent", "tradehive_recorder.agent:RecorderAgent"]
+CMD ["--name", "recorder"]
 
 # ---- viz: the desktop chart agent (services/viz: PySide6 + PyQtGraph). Last, because it is the heavy one: its
 # X11/GL client libraries are installed in this stage only, so the other roles never build or carry them.

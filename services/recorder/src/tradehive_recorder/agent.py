@@ -15,7 +15,7 @@ from marketcore.orders import decode as decode_order
 from marketcore.schema import BAR_DTYPE, TICK_DTYPE
 from tradehive import protocol as p
 from tradehive.flow import FlowReporter
-from tradehive.instrument import Children, instrument
+from tradehive.metrics import RoleMetrics
 from tradehive.recording import HISTORY, Header, RecordingWriter
 
 
@@ -46,14 +46,9 @@ class RecorderAgent(Agent):
         self.flow: FlowReporter | None = None
         self.seen: dict[str, int] = {}  # symbol -> first live tick ts recorded
         self.counts = {"ticks": 0, "bars": 0, "events": 0, "history_ticks": 0, "bad": 0}
-        self._c = Children(
-            instrument(self.metrics.counter("tradehive_recorder_rows_total", "Rows recorded.", ["stream"])),
-            self.name,
-        )
-        self._bad = Children(
-            instrument(self.metrics.counter("tradehive_recorder_rejected_total", "Messages not recorded.", ["reason"])),
-            self.name,
-        )  # fmt: skip
+        m = RoleMetrics(self)
+        self._c = m.counter("tradehive_recorder_rows_total", "Rows recorded.", ["stream"])
+        self._bad = m.counter("tradehive_recorder_rejected_total", "Messages not recorded.", ["reason"])
         self.every(cfg.discover_interval_s, self.join_peers, start=0.0)
         self.every(min(1.0, cfg.part_seconds), self.writer.flush)
 

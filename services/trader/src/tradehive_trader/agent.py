@@ -119,7 +119,7 @@ class TraderAgent(Agent):
         t0 = time.perf_counter()
         ack = self.engine.submit(cmd, msg.origin_ns)
         if not ack.duplicate:  # the order log: every order asked for, accepted or refused before the venue
-            self._log_order(cmd, ack, msg.data)
+            self._log_order(cmd, ack, msg.data, msg.origin_ns)
         if ack.accepted and not ack.duplicate:
             self._hop_venue.observe(time.perf_counter() - t0)
         if ack.rule and not ack.duplicate:
@@ -129,12 +129,18 @@ class TraderAgent(Agent):
             )
         return self._ack(ack)
 
-    def _log_order(self, cmd: SubmitOrder, ack: Ack, raw: bytes) -> None:
+    def _log_order(self, cmd: SubmitOrder, ack: Ack, raw: bytes, origin_ns: int) -> None:
         if ack.accepted:
-            self.send(p.TRADER_EVENTS, raw, topic=self._exec_topic, type_="submit_order")
+            self.send(p.TRADER_EVENTS, raw, topic=self._exec_topic, type_="submit_order", origin_ns=origin_ns)
         elif self.engine.tracker.get(cmd.client_order_id) is None:  # refused before the venue saw it
             refused = OrderRejected(cmd.client_order_id, cmd.symbol, ack.reason, cmd.data_ts_ns)
-            self.send(p.TRADER_EVENTS, encode_order(refused), topic=self._exec_topic, type_="order_rejected")
+            self.send(
+                p.TRADER_EVENTS,
+                encode_order(refused),
+                topic=self._exec_topic,
+                type_="order_rejected",
+                origin_ns=origin_ns,
+            )
 
     @staticmethod
     def _ack(a: Ack) -> bytes:
