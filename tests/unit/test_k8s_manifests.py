@@ -408,7 +408,9 @@ def check_invariants(docs: list[Doc] | tuple[Doc, ...]) -> None:
         pod_sc = wl["spec"]["template"]["spec"]["securityContext"]
         assert pod_sc["runAsNonRoot"] is True and pod_sc["runAsUser"] != 0
         mounts_needed = {v["name"] for v in wl["spec"]["template"]["spec"].get("volumes", [])}
-        mounts_needed |= {t["metadata"]["name"] for t in wl["spec"].get("volumeClaimTemplates", [])}  # StatefulSet
+        mounts_needed |= {
+            t["metadata"]["name"] for t in wl["spec"].get("volumeClaimTemplates", [])
+        }  # StatefulSet
         for c in containers(wl):
             sc = c["securityContext"]
             assert sc["allowPrivilegeEscalation"] is False and sc["capabilities"]["drop"] == ["ALL"]

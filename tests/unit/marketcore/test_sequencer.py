@@ -58,3 +58,9 @@ def test_live_hold_limit_forces_release():
     assert seq.expire() == 0 and out == []
     now[0] = 150
     assert seq.expire() == 1 and out == [1] and seq.forced == 1
+
+
+def test_without_participants_every_quote_is_released_and_the_limit_is_open():
+    seq = QuoteSequencer([], lambda s, t, o: None)
+    assert seq.limit("EURUSD") == np.iinfo(np.int64).max  # no one to wait for (was: min() of nothing)
+    seq.on_watermark("anyone", "EURUSD", 5)  # ignored, no error

@@ -49,3 +49,25 @@ def test_the_watermark_excludes_the_trader_and_waits_for_pending_items():
     seen, marks = _run([("item", ROUTER, 60, "bar60"), ("wm", ROUTER, 70, ""), ("wm", "regime", 70, ""),
                         ("wm", "trader", 59, "")])  # fmt: skip
     assert seen == ["bar60"] and marks[-1] == 70
+
+
+def test_trader_gate_without_brains_takes_decisions_without_error():
+    """A trader without event time (no sync brains) must accept stamped decisions: the gate is a no-op."""
+    from tradehive.eventtime import TraderGate
+
+    sent: list[tuple] = []
+
+    class _Agent:
+        name = "trader"
+
+        def send(self, *a, **k):
+            sent.append((a, k))
+
+        def every(self, *a):
+            raise AssertionError("no timer without a hold limit")
+
+    released: list[str] = []
+    gate = TraderGate(_Agent(), [], lambda s, t, o: released.append(s), "events")
+    gate.on_decision("brain-trend", "EURUSD", 1_000)
+    gate.on_watermark("brain-trend", "EURUSD", 2_000)
+    assert sent == [] and released == []

@@ -139,7 +139,7 @@ class TraderGate:
 
     def on_decision(self, brain: str, symbol: str, data_ts_ns: int) -> None:
         """A decision on data at ``d``: its brain has handled everything of ``symbol`` before ``d``."""
-        if data_ts_ns:
+        if data_ts_ns and self.sequencer.enabled:
             self.on_watermark(brain, symbol, data_ts_ns - 1)
 
     def _out(self, symbol: str, ticks: Any, origin_ns: int) -> None:
@@ -148,6 +148,8 @@ class TraderGate:
             self.flow.report(int(ticks["ts"][-1]), symbol)
 
     def _publish(self, symbol: str) -> None:
+        if not self.sequencer.enabled:
+            return  # no event time: no watermarks
         limit = self.sequencer.limit(symbol)
         if limit > self._wm_out.get(symbol, -1):
             self._wm_out[symbol] = limit

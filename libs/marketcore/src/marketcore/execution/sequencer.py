@@ -24,6 +24,7 @@ import numpy.typing as npt
 ReleaseFn = Callable[[str, npt.NDArray[np.void], int], None]  # (symbol, ticks, origin_ns)
 
 _NEVER = np.iinfo(np.int64).min
+_ALWAYS = np.iinfo(np.int64).max
 
 
 class QuoteSequencer:
@@ -68,7 +69,9 @@ class QuoteSequencer:
             self._drain(symbol)
 
     def limit(self, symbol: str) -> int:
-        """Quotes of ``symbol`` up to this data time may reach the venue."""
+        """Quotes of ``symbol`` up to this data time may reach the venue (all of them without participants)."""
+        if not self.participants:
+            return _ALWAYS
         marks = self._marks.get(symbol, {})
         if len(marks) < len(self.participants):
             return _NEVER
