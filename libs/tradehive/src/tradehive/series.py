@@ -6,6 +6,9 @@ first visible bar: a typed record of named float64 columns over bar open times.
 * history: the brain's ``indicators`` REP answers an :class:`IndicatorHistoryRequest` with an
   :class:`IndicatorBatch` of the rows it holds (or an :class:`IndicatorError`).
 
+:class:`IndicatorOutputs` is all of that for whatever runs a strategy: the buffer the strategy records into, the
+batches it publishes after closed bars, the answer to a history request and the recompute after a parameter change.
+
 Columns travel as raw little-endian arrays (``ts`` int64, ``values`` float64 row-major ``len(ts) x len(names)``),
 not as lists of Python floats. ``panes`` says where a column belongs: ``price`` (overlaid on the candles, e.g. an
 EMA or a stop level) or ``sub`` (its own pane: oscillators, a regime). NaN = no value yet (warming up).
@@ -13,10 +16,13 @@ EMA or a stop level) or ``sub`` (its own pane: oscillators, a regime). NaN = no 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Final
 
 import msgspec
 import numpy as np
+
+from tradehive.errors import TradehiveError
 
 INDICATOR_PREFIX: Final = "ind."
 TYPE_INDICATORS: Final = "indicators"
@@ -123,12 +129,51 @@ class IndicatorBuffer:
         return list(self._n)
 
 
+class IndicatorOutputs:
+    """One brain's outputs: ``buffer`` is what its strategy records into (``Strategy.record``); ``publish`` sends
+    the rows not sent yet through ``send(topic, payload)``; ``answer`` is the history REP's reply."""
+
+    def __init__(self, brain: str, timeframe: str, panes: Mapping[str, str], send: Callable[[str, bytes], None],
+                 capacity: int = 50_000) -> None:  # fmt: skip
+        self.brain, self.timeframe, self.panes = brain, timeframe, dict(panes)
+        self.buffer = IndicatorBuffer(list(panes), capacity)
+        self._send = send
+
+    def batch(self, symbol: str, ts: np.ndarray, values: np.ndarray, reset: bool = False) -> IndicatorBatch:
+        return IndicatorBatch.build(self.brain, symbol, self.timeframe, self.buffer.names, self.panes, ts, values,
+                                    reset)  # fmt: skip
+
+    def publish(self, symbol: str) -> None:
+        """After closed bars: the new rows (or a reset, after a recompute) on ``ind.<brain>.<symbol>``."""
+        reset = symbol in self.buffer.reset_pending
+        self.buffer.reset_pending.discard(symbol)
+        ts, values = self.buffer.unsent(symbol)
+        if ts.size or reset:
+            self._send(indicator_topic(self.brain, symbol), encode(self.batch(symbol, ts, values, reset)))
+
+    def answer(self, data: bytes | memoryview) -> bytes:
+        """The reply to a history request: every row held for its symbol (``SeriesError`` for a bad request)."""
+        req = decode(data)
+        if not isinstance(req, IndicatorHistoryRequest):
+            raise SeriesError(f"unexpected request {type(req).__name__}")
+        ts, values = self.buffer.rows(req.symbol.upper(), req.last_n)
+        return encode(self.batch(req.symbol.upper(), ts, values, True))
+
+    def recompute(self, rewarm: Callable[[str], object]) -> None:
+        """A parameter that shapes the outputs changed: forget them, let ``rewarm(symbol)`` feed the history
+        again, publish the whole recomputed series as a reset (a chart redraws it at once)."""
+        for symbol in self.buffer.symbols:
+            self.buffer.clear(symbol)
+            rewarm(symbol)
+            self.publish(symbol)
+
+
 _Any = IndicatorBatch | IndicatorHistoryRequest | IndicatorError
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder(_Any)
 
 
-class SeriesError(ValueError):
+class SeriesError(TradehiveError, ValueError):
     """An undecodable or inconsistent indicator record."""
 
 

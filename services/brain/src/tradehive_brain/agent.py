@@ -71,10 +71,12 @@ class BrainAgent(Agent):
         )()
         self._hop = hop_histogram(m)(Hop.ROUTER_TO_BRAIN)
         self.bind("PUB", p.BRAIN_SIGNALS)
-        self.outputs: series.IndicatorBuffer | None = None
+        self.outputs: series.IndicatorOutputs | None = None
         if self.strategy.outputs:  # indicator values per closed bar: published live and served as history
-            self.outputs = series.IndicatorBuffer(list(self.strategy.outputs))
-            self.strategy._recorder = self.outputs
+            self.outputs = series.IndicatorOutputs(
+                self.name, cfg.timeframe, self.strategy.outputs, self._send_outputs
+            )
+            self.strategy._recorder = self.outputs.buffer
             self.bind("REP", series.BRAIN_INDICATORS, handler=self.on_indicator_history)
         t = cfg.connect_timeout_s
         gate = self.gate = None
@@ -132,14 +134,14 @@ class BrainAgent(Agent):
             symbol, msg.data, msg.origin_ns, msg.type == p.TYPE_BAR_PARTIAL, self.config.warmup_bars
         )
         if self.outputs is not None and msg.type != p.TYPE_BAR_PARTIAL:
-            self._publish_outputs(symbol)
+            self.outputs.publish(symbol)
         self._decide.observe(time.perf_counter() - t0)
 
     def _closed_bars(self, symbol: str, bars: Any, origin_ns: int) -> None:
         """Event time: one closed bar, released by the gate in data-time order."""
         self.runner.bars(symbol, bars, origin_ns, False, self.config.warmup_bars)
         if self.outputs is not None:
-            self._publish_outputs(symbol)
+            self.outputs.publish(symbol)
 
     def on_tick_msg(self, msg: Message) -> None:
         self._hop.observe(since_s(msg.sent_ns, time.time_ns()))
@@ -208,37 +210,16 @@ class BrainAgent(Agent):
         return bars
 
     # -- indicator outputs (tradehive.series) ----------------------------------------------------------------
-    def _batch(self, symbol: str, ts: np.ndarray, values: np.ndarray, reset: bool) -> series.IndicatorBatch:
-        return series.IndicatorBatch.build(self.name, symbol, self.config.timeframe, list(self.strategy.outputs),
-                                           dict(self.strategy.outputs), ts, values, reset)  # fmt: skip
+    def _send_outputs(self, topic: str, data: bytes) -> None:
+        self.send(p.BRAIN_SIGNALS, data, topic=topic, type_=series.TYPE_INDICATORS)
 
-    def _publish_outputs(self, symbol: str) -> None:
+    def on_indicator_history(self, msg: Message) -> bytes:
         assert self.outputs is not None
-        reset = symbol in self.outputs.reset_pending
-        self.outputs.reset_pending.discard(symbol)
-        ts, values = self.outputs.unsent(symbol)
-        if ts.size or reset:
-            self.send(p.BRAIN_SIGNALS, series.encode(self._batch(symbol, ts, values, reset)),
-                      topic=series.indicator_topic(self.name, symbol), type_=series.TYPE_INDICATORS)  # fmt: skip
-
-    def on_indicator_history(self, msg: Message) -> Any:
         try:
-            req = series.decode(msg.data)
-            if not isinstance(req, series.IndicatorHistoryRequest) or self.outputs is None:
-                raise series.SeriesError(f"unexpected request {type(req).__name__}")
-        except series.SeriesError as exc:
+            return self.outputs.answer(msg.data)
+        except series.SeriesError as exc:  # a bad request: answered, counted and logged
+            self.report_error("indicator history", exc)
             return series.encode(series.IndicatorError(reason=str(exc)))
-        ts, values = self.outputs.rows(req.symbol.upper(), req.last_n)
-        return series.encode(self._batch(req.symbol.upper(), ts, values, True))
-
-    def _recompute_outputs(self) -> None:
-        """After a parameter that shapes the outputs changed: feed the history again (warming up: no orders), so
-        the chart redraws the whole line with the new value at once."""
-        assert self.outputs is not None
-        for symbol in list(self.outputs.symbols):
-            self.outputs.clear(symbol)
-            self.runner.warm_up(symbol, self.runner.last_data_ns + 1, self.config.warmup_bars)
-            self._publish_outputs(symbol)
 
     # -- remote control --------------------------------------------------------------------------------------
     @remote(idempotent=True)
@@ -246,8 +227,10 @@ class BrainAgent(Agent):
         """Change a strategy parameter live; returns the previous value."""
         old = self.strategy.set_param(name, value)
         self.log.info("parameter changed", param=name, old=old, new=value)
-        if self.outputs is not None and name in self.strategy.output_params:
-            self._recompute_outputs()
+        if self.outputs is not None and name in self.strategy.output_params:  # redraw the whole line at once
+            self.outputs.recompute(
+                lambda sym: self.runner.warm_up(sym, self.runner.last_data_ns + 1, self.config.warmup_bars)
+            )
         return old
 
     @remote(idempotent=True)
