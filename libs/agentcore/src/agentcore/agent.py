@@ -31,6 +31,7 @@ from agentcore.errors import (
 from agentcore.http import HealthServer
 from agentcore.loop import ControlChannel, Timers
 from agentcore.metrics import AgentMetrics
+from agentcore.monitor import SocketMonitor
 from agentcore.registrar import Registrar
 from agentcore.remoting import idempotent_methods, import_object, remote
 from agentcore.settings import AgentSettings, NoConfig
@@ -83,6 +84,7 @@ class Agent:
         self._registrar: Registrar | None = None
         self.connections: list[dict[str, Any]] = []  # connections a topology asks for, made after on_init
         self._security: CurveFabric | None = None  # security on (settings.security_dir): CurveZMQ set-up
+        self._monitor: SocketMonitor | None = None  # libzmq's events of every socket: lost peers, handshakes
         self.host = naming.advertised_host(
             self.settings.bind_host, self.settings.advertise_host, self.settings.ns_host
         )
@@ -168,7 +170,23 @@ class Agent:
         self._by_socket[sock] = chan
         if pattern in RECEIVING:
             self._poller.register(sock, zmq.POLLIN)
+        if self._monitor is not None:
+            events = zmq.EVENT_DISCONNECTED
+            if self._security is not None and sock.get(zmq.CURVE_SERVER):
+                events |= self._security.HANDSHAKE_EVENTS
+            self._monitor.watch(sock, alias, events)
         return chan
+
+    def _on_socket_event(self, alias: str, event: dict[str, Any]) -> None:
+        """libzmq's monitor (its own thread): a lost peer is counted on the alias (the only writer of that
+        counter); a failed handshake goes to security. A message over ``max_msg_size`` shows up here only as a
+        lost peer: libzmq 4.3 reports nothing more specific (agentcore.monitor)."""
+        if event["event"] == zmq.EVENT_DISCONNECTED:
+            stats = self.metrics.sockets.get(alias)
+            if stats is not None:
+                stats.disconnects += 1
+        elif self._security is not None:
+            self._security.on_event(alias, event)
 
     def bind(
         self, pattern: str, alias: str, handler: HandlerSpec = None, transport: str | None = None
@@ -327,6 +345,8 @@ class Agent:
         chan.sock = self._new_socket("REQ")
         if self._security is not None:
             self._security.client(chan.sock, chan.alias, self._security.server_keys[chan.alias])
+        if self._monitor is not None:
+            self._monitor.watch(chan.sock, chan.alias, zmq.EVENT_DISCONNECTED)
         for endpoint in chan.endpoints:
             chan.sock.connect(endpoint)
         self._by_socket[chan.sock] = chan
@@ -471,6 +491,7 @@ class Agent:
             from agentcore.security import enable_agent
 
             enable_agent(self)  # before the Pyro daemon: it must speak TLS
+        self._monitor = SocketMonitor(self.ctx, self._on_socket_event, f"agentcore-monitor-{self.name}")
         self._control = ControlChannel(self.ctx, self.name)
         self._http = HealthServer(
             s.bind_host, s.http_port, self.metrics.registry, self._healthz, self._readyz
@@ -517,6 +538,8 @@ class Agent:
             self._control.fail_pending(AgentcoreError(f"agent {self.name} stopped"))
         for chan in list(self._channels.values()):
             chan.sock.close(linger=self.settings.linger_ms)
+        if self._monitor is not None:
+            self._monitor.stop()
         if self._control is not None:
             self._control.close()
         if self._security is not None:

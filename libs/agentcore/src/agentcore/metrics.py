@@ -72,7 +72,7 @@ class SocketStats:
 
     __slots__ = (
         "alias", "pattern", "sent", "received", "bytes_sent", "bytes_received", "handler_errors",
-        "gaps", "malformed", "timeouts", "handler_seconds", "dropped",
+        "gaps", "malformed", "timeouts", "handler_seconds", "dropped", "disconnects",
     )  # fmt: skip
 
     def __init__(self, alias: str, pattern: str) -> None:
@@ -86,6 +86,7 @@ class SocketStats:
         self.gaps = 0
         self.timeouts = 0
         self.dropped = 0
+        self.disconnects = 0  # written by the socket monitor's thread only
         self.malformed: dict[str, int] = {}
         self.handler_seconds = FastHistogram()
 
@@ -101,6 +102,7 @@ class SocketStats:
             "malformed": dict(self.malformed),
             "request_timeouts": self.timeouts,
             "send_dropped": self.dropped,
+            "peer_disconnects": self.disconnects,
         }
 
 
@@ -128,6 +130,12 @@ class _FabricCollector(Collector):
         yield counter("agentcore_sequence_gaps", "Messages missed according to sequence numbers.", "gaps")
         yield counter("agentcore_request_timeouts", "Requests that got no reply in time.", "timeouts")
         yield counter("agentcore_send_dropped", "Sends refused by a full queue (high-water mark).", "dropped")
+        yield counter(
+            "agentcore_peer_disconnects",
+            "Connections the socket lost: a peer closing or crashing, or libzmq dropping it for a protocol error "
+            "such as a message over ZMQ_MAXMSGSIZE (libzmq reports no reason).",
+            "disconnects",
+        )
         mal = CounterMetricFamily(
             "agentcore_malformed_messages", "Received messages that broke the wire format.",
             labels=[*base, "alias", "reason"],

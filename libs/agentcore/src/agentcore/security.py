@@ -19,7 +19,6 @@ certificate subjects only; never a secret).
 from __future__ import annotations
 
 import contextlib
-import queue
 import ssl
 import threading
 import time
@@ -141,61 +140,6 @@ _PROTOCOL_REASONS = {
 }
 
 
-class _HandshakeMonitor:
-    """Counts failed handshakes on bound sockets (a peer without CURVE, or with the wrong server key), which
-    never reach the ZAP handler. Its PAIR sockets live in its own thread."""
-
-    # AUTH failures were counted by the ZAP handler; libzmq reports some failed handshakes without detail
-    EVENTS = zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
-
-    def __init__(self, ctx: zmq.Context[Any], refusals: Refusals) -> None:
-        self.ctx, self.refusals = ctx, refusals
-        self._new: queue.Queue[tuple[str, str]] = queue.Queue()
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="agentcore-handshakes", daemon=True)
-        self._thread.start()
-
-    def watch(self, sock: zmq.Socket[Any], alias: str, addr: str) -> None:
-        sock.monitor(addr, self.EVENTS)
-        self._new.put((addr, alias))
-
-    def _run(self) -> None:
-        from zmq.utils.monitor import recv_monitor_message
-
-        poller = zmq.Poller()
-        pairs: dict[zmq.Socket[Any], str] = {}
-        try:
-            while not self._done.is_set():
-                while not self._new.empty():
-                    addr, alias = self._new.get()
-                    pair = self.ctx.socket(zmq.PAIR)
-                    pair.linger = 0
-                    pair.connect(addr)
-                    pairs[pair] = alias
-                    poller.register(pair, zmq.POLLIN)
-                for sock, _ in poller.poll(100):
-                    try:
-                        event = recv_monitor_message(sock)
-                    except (ValueError, IndexError):  # a malformed event: skip it, keep watching
-                        continue
-                    if event["event"] == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL:
-                        reason = _PROTOCOL_REASONS.get(event["value"], "protocol")
-                    else:
-                        reason = "handshake"
-                    self.refusals.add(
-                        pairs[sock], reason, peer_endpoint=event["endpoint"].decode(errors="replace")
-                    )
-        except zmq.ZMQError:
-            pass  # the context is terminating
-        finally:
-            for pair in pairs:
-                pair.close(linger=0)
-
-    def stop(self) -> None:
-        self._done.set()
-        self._thread.join(timeout=2)
-
-
 class CurveFabric:
     """The ZeroMQ half for one agent process: server and client set-up of its sockets, its ZAP handler."""
 
@@ -203,9 +147,7 @@ class CurveFabric:
         self.store, self.ctx, self.refusals, self.name = store, ctx, refusals, name
         self.auth = ThreadAuthenticator(ctx, log=structlog.get_logger("agentcore.zap"))
         self.auth.start()
-        self.monitor = _HandshakeMonitor(ctx, refusals)
         self.server_keys: dict[str, bytes] = {}  # local alias -> the server key it was connected with
-        self._n = 0
 
     def server(self, sock: zmq.Socket[Any], alias: str) -> None:
         """Make ``sock`` (about to be bound) a CURVE server admitting only the policy's roles."""
@@ -215,8 +157,20 @@ class CurveFabric:
         sock.curve_publickey = self.store.public
         sock.curve_server = True
         sock.zap_domain = alias.encode()
-        self._n += 1
-        self.monitor.watch(sock, alias, f"inproc://agentcore-monitor-{id(self)}-{self._n}")
+
+    # failed handshakes on bound sockets (a peer without CURVE, or with the wrong server key) never reach the ZAP
+    # handler: the agent's socket monitor hands them here. libzmq reports some without detail.
+    HANDSHAKE_EVENTS = zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
+
+    def on_event(self, alias: str, event: dict[str, Any]) -> None:
+        """A monitor event of the bound socket ``alias``: a failed handshake is counted as a refusal."""
+        if event["event"] == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL:
+            reason = _PROTOCOL_REASONS.get(event["value"], "protocol")
+        elif event["event"] == zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+            reason = "handshake"
+        else:
+            return
+        self.refusals.add(alias, reason, peer_endpoint=event["endpoint"].decode(errors="replace"))
 
     def client(self, sock: zmq.Socket[Any], alias: str, server_key: bytes) -> None:
         """Make ``sock`` (about to connect) a CURVE client of ``server_key``."""
@@ -232,7 +186,6 @@ class CurveFabric:
         return {CURVE_TAG + self.store.public.decode()}
 
     def stop(self) -> None:
-        self.monitor.stop()
         with contextlib.suppress(Exception):
             self.auth.stop()
 
