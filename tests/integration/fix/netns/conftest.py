@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tradehive.testing import PlatformStarter
 from tradehive_fix.testing.netns import INSIDE_ENV
 
 if os.environ.get(INSIDE_ENV) != "1":
@@ -20,6 +21,14 @@ else:
     from tradehive_fix.venue import FixVenue
 
 CLIENTS = [f"T{i}" for i in range(1, 13)] + ["MM", "TAKER", "E2E"]
+
+
+@pytest.fixture
+def platform() -> Iterator[PlatformStarter]:
+    """The platform's real agents as local processes (tradehive.testing, as in tests/integration/platform)."""
+    starter = PlatformStarter()
+    yield starter
+    starter.stop()
 
 
 @pytest.fixture(scope="session")

@@ -19,14 +19,13 @@ from tradehive_fix.testing.counterparties import free_port, wait_port
 from tradehive_fix.testing.market_maker import MarketMaker
 from tradehive_fix.venue import FixVenue
 
-from ..conftest_platform import platform  # noqa: F401 - the platform fixture
 from .conftest import venue_config
 
 pytestmark = pytest.mark.timeout(360)
 DATA = Path("/work/shared/data/fxcm/tick")
 
 
-def test_platform_trades_end_to_end_over_fix(ordermatch, platform, tmp_path: Path) -> None:  # noqa: F811
+def test_platform_trades_end_to_end_over_fix(ordermatch, platform, tmp_path: Path) -> None:
     if not DATA.is_dir():
         pytest.skip(f"recorded FXCM data not found at {DATA}")
     md_port = free_port()
