@@ -62,7 +62,8 @@ fix-counterparties: sync  ## build (once, cached) QuickFIX's executor + ordermat
 lint: sync
 	$(UV) run ruff check libs services tests bench
 	$(UV) run mypy --strict libs/agentcore/src libs/marketcore/src libs/tradehive/src
-	$(UV) run mypy services/feeder/src services/router/src services/brain/src services/trader/src services/recorder/src
+	$(UV) run mypy services/feeder/src services/router/src services/brain/src services/trader/src services/recorder/src \
+		services/viz/src
 	$(UV) run mypy libs/fix/src
 
 images: sync  ## role images offline: local debootstrap base + host wheelhouse (no registry needed)

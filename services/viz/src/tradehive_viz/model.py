@@ -7,6 +7,8 @@ trading chart. Times are looked up by index for the axis and the crosshair reado
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 from marketcore.bars.resample import price_column
 from marketcore.schema import BAR_DTYPE
@@ -24,7 +26,7 @@ class CandleSeries:
     def __init__(self) -> None:
         self._bars = np.zeros(GROW, dtype=BAR_DTYPE)
         self.n = 0
-        self.forming: np.ndarray | None = None  # one BAR_DTYPE row, or None
+        self.forming: np.void | None = None  # one BAR_DTYPE row, or None
         self.version = 0
         self.forming_version = 0
         self._dirty_from: int | None = 0
@@ -54,7 +56,7 @@ class CandleSeries:
 
     def bar_at(self, index: int) -> np.void | None:
         if 0 <= index < self.n:
-            return self._bars[index]
+            return cast(np.void, self._bars[index])  # a structured array's row (numpy's stubs say ndarray)
         if index == self.n and self.forming is not None:
             return self.forming
         return None

@@ -305,9 +305,10 @@ class MainWindow(QtWidgets.QMainWindow):
     def _update_levels(self) -> None:
         levels: dict[str, tuple[float, str]] = {}
         if self.positions is not None:
-            pos = self.positions.positions.get(self.view.symbol)
-            if pos and pos.get("qty") and pos.get("avg_price") is not None:
-                levels[f"position {pos['qty']:+g}"] = (float(pos["avg_price"]), "position")
+            pos = self.positions.positions.get(self.view.symbol) or {}
+            qty, avg = pos.get("qty"), pos.get("avg_price")
+            if qty and avg is not None:
+                levels[f"position {qty:+g}"] = (float(avg), "position")
         for name, info in self.agents.items():
             if info.get("role") != "trader":
                 continue
@@ -322,7 +323,7 @@ class MainWindow(QtWidgets.QMainWindow):
     # -- health and controls --------------------------------------------------------------------------------------
     def on_health(self, ns_ok: bool, ns_error: str, agents: dict[str, dict[str, Any]]) -> None:
         self.ns_ok, self.ns_error = ns_ok, ns_error
-        first = not any(i.get("role") == "trader" for i in self.agents.values())
+        no_trader_before = not any(i.get("role") == "trader" for i in self.agents.values())
         self.agents = agents
         symbols: set[str] = set()
         for name, info in sorted(agents.items()):
@@ -339,12 +340,16 @@ class MainWindow(QtWidgets.QMainWindow):
             if self.symbol_box.findText(sym) < 0:
                 self.symbol_box.addItem(sym)
         if not self.view.symbol and symbols:
-            first = sorted(symbols)[0]
-            self.symbol_box.setCurrentText(first)
-            self.select(first, self.view.timeframe, self.view.price)
+            symbol = sorted(symbols)[0]
+            self.symbol_box.setCurrentText(symbol)
+            self.select(symbol, self.view.timeframe, self.view.price)
         self._show_brains()
         self._update_levels()
-        if first and self.loaded_view is not None and any(i.get("role") == "trader" for i in agents.values()):
+        if (
+            no_trader_before
+            and self.loaded_view is not None
+            and any(i.get("role") == "trader" for i in agents.values())
+        ):
             self.request_fills()
 
     def _show_brains(self) -> None:
@@ -457,8 +462,9 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _add_fills(self, fills: list[dict[str, Any]]) -> None:
         for ev in fills:
-            if ev.get("symbol") == self.view.symbol and ev.get("fill_id") not in self._fill_ids:
-                self._fill_ids.add(ev.get("fill_id"))
+            fill_id = str(ev.get("fill_id", ""))
+            if ev.get("symbol") == self.view.symbol and fill_id not in self._fill_ids:
+                self._fill_ids.add(fill_id)
                 sign = 1 if ev.get("side") == "BUY" else -1
                 self.chart.add_fill(int(ev["ts_ns"]), float(ev["price"]), sign, float(ev["qty"]))
 
