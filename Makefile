@@ -43,9 +43,10 @@ test-integration: sync
 test-system: sync
 	$(UV) run pytest tests/system $(PYTEST_ARGS)
 
-fuzz: sync  ## every decoder fed FUZZ_CASES (default 1M) mutated inputs; report in .bench/fuzz.json
+fuzz: sync  ## every decoder fed FUZZ_CASES (default 1M) mutated inputs (.bench/fuzz.json), then atheris (bounded)
 	@mkdir -p .bench
 	$(UV) run python tests/fuzz/fuzz_run.py --out .bench/fuzz.json
+	$(UV) run --with atheris==3.0.0 python tests/fuzz/atheris_run.py --artifacts .bench/atheris
 
 soak: sync  ## on demand: RSS, fds, buffer fill, hop p99 over time -> bench/results/soak.{csv,md,png}
 	$(UV) run python bench/soak/run.py --duration $(or $(SOAK_DURATION),300)
