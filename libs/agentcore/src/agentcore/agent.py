@@ -278,7 +278,7 @@ class Agent:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                return naming.resolve(self._nameserver(), address)
+                return naming.resolve(self._nameserver(), address, self.settings.network)
             except (ResolveError, NameServerError) as exc:
                 if time.monotonic() >= deadline:
                     raise ResolveError(f"could not resolve {address!r} within {timeout}s: {exc}") from exc
@@ -397,6 +397,7 @@ class Agent:
             "metrics_url": self.metrics_url,
             "sockets": {alias: c.stats.as_dict() for alias, c in self._channels.items()},
             "endpoints": {alias: list(c.endpoints) for alias, c in self._channels.items()},
+            "networks": {net: {a: e for a, (_p, e) in eps.items()} for net, eps in self.advertised().items()},
             "errors": self.errors,
             "last_errors": list(self._last_errors),
             **self.extra_status(),
@@ -457,9 +458,33 @@ class Agent:
         for alias, chan in self._channels.items():
             if alias not in self._connected and chan.endpoints and "://" not in alias:
                 tags.add(naming.endpoint_tag(alias, chan.pattern, chan.endpoints[0]))
+        for net, endpoints in self.advertised().items():
+            for alias, (pattern, endpoint) in endpoints.items():
+                tags.add(naming.network_tag("ep", net, f"{alias}={pattern}@{endpoint}"))
+            listener = self.settings.advertise_networks[net]
+            if listener.pyro_port:
+                uri = f"PYRO:agent.{self.name}@{_url_host(listener.host)}:{listener.pyro_port}"
+                tags.add(naming.network_tag("pyro", net, uri))
+            if listener.http_port:
+                url = f"http://{_url_host(listener.host)}:{listener.http_port}/metrics"
+                tags.add(naming.network_tag("metrics", net, url))
         if self._security is not None:
             tags |= self._security.tags()
         return tags
+
+    def advertised(self) -> dict[str, dict[str, tuple[str, str]]]:
+        """``{network: {alias: (pattern, endpoint)}}``: the bound tcp sockets as clients on each network of
+        ``settings.advertise_networks`` dial them (Kafka's advertised listeners)."""
+        out: dict[str, dict[str, tuple[str, str]]] = {}
+        for net, listener in self.settings.advertise_networks.items():
+            host = _url_host(listener.host)
+            out[net] = {
+                alias: (chan.pattern, f"tcp://{host}:{listener.ports[alias]}")
+                for alias, chan in self._channels.items()
+                if alias in listener.ports and alias not in self._connected
+                and chan.endpoints and chan.endpoints[0].startswith("tcp://")
+            }  # fmt: skip
+        return out
 
     def _publish_metadata(self) -> None:
         if self._registrar is not None:
@@ -574,6 +599,11 @@ class Agent:
                 except Exception as exc:  # noqa: BLE001 - the loop survives its timers
                     self.metrics.timer_errors += 1
                     self.report_error("timer", exc)
+
+
+def _url_host(host: str) -> str:
+    """An IPv6 literal in brackets, as URIs and ZeroMQ endpoints want it."""
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
 __all__ = ["Agent", "Message", "remote"]

@@ -12,12 +12,14 @@ from agentcore.errors import ConfigError, RemoteError, RequestTimeout
 
 def request(
     address: str, data: Any, *, ns_host: str = "127.0.0.1", ns_port: int = 9090, timeout: float = 5.0,
-    type_: str = "", ctx: zmq.Context[Any] | None = None,
+    type_: str = "", ctx: zmq.Context[Any] | None = None, network: str | None = None,
 ) -> Any:  # fmt: skip
-    """Resolve ``<agent>.<alias>`` through the name server, send ``data`` and return the decoded reply."""
+    """Resolve ``<agent>.<alias>`` through the name server, send ``data`` and return the decoded reply.
+
+    ``network``: whose endpoint to dial (default ``AGENTCORE_NETWORK``, else ``internal``)."""
     naming.configure_pyro(timeout)
     ns = naming.locate(ns_host, ns_port)
-    pattern, endpoint = naming.resolve(ns, address)
+    pattern, endpoint = naming.resolve(ns, address, network)
     if pattern not in ("REP", "ROUTER"):
         raise ConfigError(f"{address} is a {pattern} socket: requests need a REP or ROUTER alias")
     context = ctx or zmq.Context.instance()

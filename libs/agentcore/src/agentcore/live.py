@@ -18,16 +18,18 @@ from agentcore.proxy import AgentProxy
 
 
 def agent_rows(ns_host: str, ns_port: int, timeout: float = 1.0) -> list[dict[str, Any]]:
+    """One row per registered agent, its address and endpoints as seen from this process's network."""
     naming.configure_pyro(timeout)
     ns = naming.locate(ns_host, ns_port)
     rows = []
-    for name, (uri, meta) in sorted(naming.list_agents(ns).items()):
+    for name, (registered, meta) in sorted(naming.list_agents(ns).items()):
+        uri = naming.agent_uri(registered, meta)
         row: dict[str, Any] = {
             "name": name,
             "role": naming.tag_value(meta, naming.ROLE_PREFIX) or "?",
             "address": uri.split("@", 1)[-1],
-            "metrics": naming.tag_value(meta, naming.METRICS_PREFIX) or "",
-            "endpoints": {a: f"{p}@{e}" for a, (p, e) in naming.parse_endpoint_tags(meta).items()},
+            "metrics": _metrics_url(meta),
+            "endpoints": {a: f"{p}@{e}" for a, (p, e) in naming.endpoints_for(meta).items()},
         }
         try:
             with Pyro5.api.Proxy(uri) as proxy:
@@ -38,6 +40,12 @@ def agent_rows(ns_host: str, ns_port: int, timeout: float = 1.0) -> list[dict[st
             row.update(state=f"unreachable ({type(exc).__name__})")
         rows.append(row)
     return rows
+
+
+def _metrics_url(meta: set[str]) -> str:
+    net = naming.default_network()
+    found = naming.network_tags(meta, "metrics", net) if net != naming.INTERNAL else []
+    return found[0] if found else naming.tag_value(meta, naming.METRICS_PREFIX) or ""
 
 
 class Agents(dict[str, Any]):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Iterable
 from typing import Any
@@ -16,6 +17,49 @@ AGENT_TAG = "agentcore"
 ROLE_PREFIX = "role:"
 METRICS_PREFIX = "metrics:"
 ENDPOINT_PREFIX = "ep:"
+# Networks (Kafka's advertised listeners): the tags above describe the agent on its own network ("internal": the
+# compose network, the cluster, the host of ``make run``); an agent reachable from another network also publishes
+# ``ep@<net>:<alias>=<PATTERN>@<endpoint>``, ``pyro@<net>:<uri>`` and ``metrics@<net>:<url>`` for it.
+INTERNAL = "internal"
+NETWORK_ENV = "AGENTCORE_NETWORK"
+
+
+def default_network() -> str:
+    """The network this process reaches agents through: ``AGENTCORE_NETWORK``, else ``internal``."""
+    return os.environ.get(NETWORK_ENV, "") or INTERNAL
+
+
+def network_tag(kind: str, network: str, value: str) -> str:
+    """``ep@host:market=PUB@tcp://...``, ``pyro@host:PYRO:...``, ``metrics@host:http://...``."""
+    return f"{kind}@{network}:{value}"
+
+
+def network_tags(tags: Iterable[str], kind: str, network: str) -> list[str]:
+    """The values of the ``<kind>@<network>:`` tags."""
+    prefix = f"{kind}@{network}:"
+    return [t[len(prefix) :] for t in tags if t.startswith(prefix)]
+
+
+def serves_network(tags: Iterable[str], network: str) -> bool:
+    """Whether the agent published anything for ``network`` (the internal network: always)."""
+    suffix = f"@{network}"
+    return network == INTERNAL or any(t.split(":", 1)[0].endswith(suffix) for t in tags)
+
+
+def agent_uri(uri: str, tags: Iterable[str], network: str | None = None) -> str:
+    """The agent's Pyro URI on ``network``: its ``pyro@<net>:`` tag, else the registered URI (an agent that
+    serves only one network, e.g. a tool started on the same host as the client)."""
+    net = network or default_network()
+    if net == INTERNAL:
+        return uri
+    found = network_tags(tags, "pyro", net)
+    return found[0] if found else uri
+
+
+def lookup_uri(ns: Pyro5.api.Proxy, name: str, network: str | None = None) -> str:
+    """The Pyro URI of the agent registered as ``name`` on ``network`` (NamingError when unknown)."""
+    uri, meta = ns.lookup(name, return_metadata=True)
+    return agent_uri(str(uri), meta, network)
 
 
 def configure_pyro(comm_timeout: float) -> None:
@@ -90,15 +134,26 @@ def endpoint_tag(alias: str, pattern: str, endpoint: str) -> str:
     return f"{ENDPOINT_PREFIX}{alias}={pattern}@{endpoint}"
 
 
-def parse_endpoint_tags(tags: Iterable[str]) -> dict[str, tuple[str, str]]:
-    """``{alias: (pattern, endpoint)}`` from an agent's metadata."""
+def parse_endpoint_tags(tags: Iterable[str], network: str = INTERNAL) -> dict[str, tuple[str, str]]:
+    """``{alias: (pattern, endpoint)}`` from an agent's metadata, as published for ``network``."""
+    prefix = ENDPOINT_PREFIX if network == INTERNAL else f"ep@{network}:"
     out: dict[str, tuple[str, str]] = {}
     for tag in tags:
-        if tag.startswith(ENDPOINT_PREFIX) and "=" in tag and "@" in tag:
-            alias, rest = tag[len(ENDPOINT_PREFIX) :].split("=", 1)
+        if tag.startswith(prefix) and "=" in tag and "@" in tag[len(prefix) :]:
+            alias, rest = tag[len(prefix) :].split("=", 1)
             pattern, endpoint = rest.split("@", 1)
             out[alias] = (pattern, endpoint)
     return out
+
+
+def endpoints_for(tags: Iterable[str], network: str | None = None) -> dict[str, tuple[str, str]]:
+    """The endpoints a client on ``network`` dials: the agent's for that network when it serves it (an alias it
+    did not publish there is unreachable from it), else its internal ones."""
+    net = network or default_network()
+    tags = list(tags)
+    if net != INTERNAL and serves_network(tags, net):
+        return parse_endpoint_tags(tags, net)
+    return parse_endpoint_tags(tags)
 
 
 def tag_value(tags: Iterable[str], prefix: str) -> str | None:
@@ -116,8 +171,9 @@ def split_address(address: str) -> tuple[str, str]:
     return agent, alias
 
 
-def resolve(ns: Pyro5.api.Proxy, address: str) -> tuple[str, str]:
-    """``(pattern, endpoint)`` bound by ``<agent>.<alias>``, read from the agent's name-server metadata."""
+def resolve(ns: Pyro5.api.Proxy, address: str, network: str | None = None) -> tuple[str, str]:
+    """``(pattern, endpoint)`` bound by ``<agent>.<alias>`` as published for ``network`` (default:
+    :func:`default_network`), read from the agent's name-server metadata."""
     agent, alias = split_address(address)
     try:
         _uri, meta = ns.lookup(agent, return_metadata=True)
@@ -125,9 +181,13 @@ def resolve(ns: Pyro5.api.Proxy, address: str) -> tuple[str, str]:
         raise ResolveError(f"no agent named {agent!r} in the name server") from exc
     except Pyro5.errors.CommunicationError as exc:
         raise NameServerError(f"name server unreachable while resolving {address!r}: {exc}") from exc
-    endpoints = parse_endpoint_tags(meta)
+    net = network or default_network()
+    endpoints = endpoints_for(meta, net)
     if alias not in endpoints:
-        raise ResolveError(f"agent {agent!r} has no alias {alias!r} (it has: {', '.join(sorted(endpoints))})")
+        where = "" if net == INTERNAL or not serves_network(meta, net) else f" on network {net!r}"
+        raise ResolveError(
+            f"agent {agent!r} has no alias {alias!r}{where} (it has: {', '.join(sorted(endpoints))})"
+        )
     return endpoints[alias]
 
 

@@ -55,7 +55,8 @@ class AgentProxy:
     """Call ``proxy.method(*args)`` on the agent registered as ``name``; reconnects transparently.
 
     Thread-safe (calls are serialised; the Pyro5 connection follows the calling thread). ``dir(proxy)`` lists the
-    agent's remote methods, for completion in the shell.
+    agent's remote methods, for completion in the shell. ``network``: which of the agent's advertised addresses
+    to dial (default ``AGENTCORE_NETWORK``, else ``internal``: the address it registered).
     """
 
     def __init__(
@@ -67,8 +68,10 @@ class AgentProxy:
         timeout: float = 10.0,
         reconnect_wait: float = 15.0,
         idempotent: Iterable[str] = (),
+        network: str | None = None,
     ) -> None:
         self._name = name
+        self._network = network or naming.default_network()
         self._ns = (ns_host, ns_port)
         self._timeout = timeout
         self._reconnect_wait = reconnect_wait
@@ -82,7 +85,7 @@ class AgentProxy:
         ns = naming.locate(*self._ns)
         try:
             ns._pyroTimeout = self._timeout
-            return str(ns.lookup(self._name))
+            return naming.lookup_uri(ns, self._name, self._network)
         except Pyro5.errors.NamingError as exc:
             raise NameServerError(f"no agent named {self._name!r} in the name server: {exc}") from exc
         except Pyro5.errors.CommunicationError as exc:

@@ -76,7 +76,7 @@ class Registrar:
     def _follow_peers(self) -> None:
         for alias, (address, endpoint) in self._connected.items():
             try:
-                _pattern, now = naming.resolve(self._ns, address)
+                _pattern, now = naming.resolve(self._ns, address, self._settings.network)
             except CommunicationError:
                 continue  # peer not (yet) back: ZeroMQ keeps retrying the old endpoint meanwhile
             if now != endpoint:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import re
 from collections.abc import Mapping
 from typing import Any, Literal, TypeVar, get_args, get_origin
 
@@ -18,10 +19,29 @@ import msgspec
 from agentcore.errors import ConfigError
 
 FABRIC_PREFIX = "AGENTCORE_"
+NETWORK_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 S = TypeVar("S", bound=msgspec.Struct)
 
 LogLevel = Literal["debug", "info", "warning", "error", "critical"]
+
+
+class Listener(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """How the agent is reached from one other network (Kafka's advertised listener): the host published there and
+    the port forwarded to each of its ports (compose ``ports:``, a NodePort, ``kubectl port-forward``). What is
+    not listed is not advertised on that network."""
+
+    host: str
+    pyro_port: int = 0  # forwarded to the Pyro daemon (0: not reachable from that network)
+    ports: dict[str, int] = {}  # bound alias -> forwarded port (tcp sockets only)
+    http_port: int = 0  # forwarded to /metrics, /healthz, /readyz (0: not advertised)
+
+    def __post_init__(self) -> None:
+        if not self.host or self.host in ("0.0.0.0", "*"):
+            raise ValueError(f"a listener needs a host its clients can dial, got {self.host!r}")
+        for name, port in [("pyro_port", self.pyro_port), ("http_port", self.http_port), *self.ports.items()]:
+            if not 0 <= port <= 65_535:
+                raise ValueError(f"port of {name} must be in 0..65535, got {port}")
 
 
 class AgentSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -49,6 +69,10 @@ class AgentSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     # anything is allocated for it (-1: no limit)
     security_dir: str = ""  # keys directory (agentcore keys init): CurveZMQ + Pyro5 TLS on; empty: off
     identity: str = ""  # the identity used from security_dir; empty: the agent's role
+    # Reach from other networks (docs/containers.md): {"host": {"host": "127.0.0.1", "pyro_port": 9202,
+    # "ports": {"market": 9620}}} publishes ep@host:/pyro@host:/metrics@host: tags next to the internal ones.
+    advertise_networks: dict[str, Listener] = {}
+    network: str = "internal"  # the network this agent (a client) dials peers on: their endpoints for it
 
     def __post_init__(self) -> None:
         """Numbers from the environment are checked: no NaN, infinity, negative or out-of-range value gets in."""
@@ -64,6 +88,13 @@ class AgentSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
         for name in ("sndhwm", "rcvhwm"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        for net in [self.network, *self.advertise_networks]:
+            if not NETWORK_NAME.match(net):
+                raise ValueError(f"network name {net!r}: lower-case letters, digits, '-' and '_'")
+        if "internal" in self.advertise_networks:
+            raise ValueError(
+                "'internal' is the agent's own network (advertise_host, bind ports), not a listener"
+            )
         if self.linger_ms < -1 or self.max_msg_size < -1 or self.max_msg_size == 0:
             raise ValueError("linger_ms must be >= -1; max_msg_size > 0 or -1 (no limit)")
 

@@ -33,6 +33,61 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
+class PortForward:
+    """A TCP forwarder ``listen_host:port`` -> ``target``, standing in for what makes a port reachable from
+    another network (compose ``ports:``, a NodePort, ``kubectl port-forward``). ``connections`` counts the
+    connections it carried, so a test can show that a client came through it."""
+
+    def __init__(self, target: tuple[str, int], listen_host: str = "127.0.0.1") -> None:
+        self.target = target
+        self.connections = 0
+        self._server = socket.create_server((listen_host, 0))
+        self._server.settimeout(0.2)
+        self.port = int(self._server.getsockname()[1])
+        self._socks: list[socket.socket] = []
+        self._done = threading.Event()
+        threading.Thread(target=self._accept, name="port-forward", daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._done.is_set():
+            try:
+                client, _ = self._server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            self.connections += 1
+            self._socks += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket) -> None:
+        src.settimeout(None)
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self._done.set()
+        self._server.close()
+        for s in self._socks:
+            s.close()
+
+
 def wait_until(
     predicate: Callable[[], T], timeout: float, interval: float = 0.05, message: str = "condition"
 ) -> T:

@@ -52,9 +52,9 @@ class StatusBoard:
 
     def _statuses(self, ns: Any, role: str) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
-        for name, (uri, _meta) in sorted(naming.list_agents(ns, role).items()):
+        for name, (uri, meta) in sorted(naming.list_agents(ns, role).items()):
             try:
-                with Pyro5.api.Proxy(uri) as proxy:
+                with Pyro5.api.Proxy(naming.agent_uri(uri, meta)) as proxy:
                     proxy._pyroTimeout = 2.0
                     out[name] = dict(proxy.status())
             except Exception:  # noqa: BLE001 - an agent restarting is left out for a moment

@@ -34,7 +34,7 @@ class VizApp:
         self.agent = VizAgent(name or f"viz-{os.getpid()}", settings=settings, config=config)
         self.agent.sink = self.bridge
         self.controls = Controls(settings.ns_host, settings.ns_port, self.bridge, interval_s=config.status_interval_s,
-                                 comm_timeout=settings.comm_timeout)  # fmt: skip
+                                 comm_timeout=settings.comm_timeout, network=settings.network)  # fmt: skip
         self.window = MainWindow(self.agent, self.controls, self.bridge, stale_after_s=config.stale_after_s)
         self.exit_code: int | None = None
         self._thread = threading.Thread(target=self._run_agent, name="viz-agent", daemon=True)

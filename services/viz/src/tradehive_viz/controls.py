@@ -35,8 +35,9 @@ class Controls:
     """``start()`` the thread; ``command(target, method, *args)`` queues a call and returns its id."""
 
     def __init__(self, ns_host: str, ns_port: int, sink: ControlSink, interval_s: float = 1.0,
-                 comm_timeout: float = 2.0) -> None:  # fmt: skip
+                 comm_timeout: float = 2.0, network: str | None = None) -> None:  # fmt: skip
         self.ns_host, self.ns_port, self.sink = ns_host, ns_port, sink
+        self.network = network  # whose addresses of the agents to dial (AGENTCORE_NETWORK)
         self.interval_s = interval_s
         self.comm_timeout = comm_timeout
         self._queue: queue.Queue[tuple[int, str, str, tuple[Any, ...]]] = queue.Queue()
@@ -85,7 +86,7 @@ class Controls:
         proxy = self._proxies.get(name)
         if proxy is None:
             proxy = self._proxies[name] = AgentProxy(name, self.ns_host, self.ns_port, timeout=self.comm_timeout,
-                                                     reconnect_wait=0.5)  # fmt: skip
+                                                     reconnect_wait=0.5, network=self.network)  # fmt: skip
         return proxy.call(method, *args)
 
     def _poll(self) -> None:
