@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from agentcore.testing import free_port, wait_until
 from marketcore.indicators import EMA
+from pyqtgraph.Qt import QtCore
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 FIELDS = ("ts", "open", "high", "low", "close", "count")
@@ -222,6 +223,100 @@ def test_real_x_server_pixels_at_known_candles(stack, tmp_path) -> None:
         (f1["x"], y) for y in range(min(f0["y_high"], f1["y_high"]) - 2, max(f0["y_low"], f1["y_low"]) + 3)
     ]
     assert any(img0.pixel(x, y) != img1.pixel(x, y) for x, y in column) or f0["index"] != f1["index"]
+
+
+def _ema(x: np.ndarray, n: int) -> np.ndarray:
+    """EMA, alpha 2/(n+1), seeded with the mean of the first n values (plain NumPy, not marketcore)."""
+    out = np.full(x.size, np.nan)
+    if x.size >= n:
+        out[n - 1] = x[:n].mean()
+        for i in range(n, x.size):
+            out[i] = out[i - 1] + 2.0 / (n + 1) * (x[i] - out[i - 1])
+    return out
+
+
+def _atr(h: np.ndarray, lo: np.ndarray, c: np.ndarray, n: int) -> np.ndarray:
+    """Wilder's ATR: the first true range is high - low, seeded with the mean of the first n true ranges."""
+    prev = np.concatenate([[np.nan], c[:-1]])
+    tr = np.fmax(h - lo, np.fmax(np.abs(h - prev), np.abs(lo - prev)))
+    out = np.full(c.size, np.nan)
+    if c.size >= n:
+        out[n - 1] = tr[:n].mean()
+        for i in range(n, c.size):
+            out[i] = out[i - 1] + (tr[i] - out[i - 1]) / n
+    return out
+
+
+def test_atr_levels_drawn_equal_a_recomputation_and_follow_a_parameter(viz, stack, qtbot) -> None:
+    """The trend brain's ATR stop and target levels (tradehive.series, style stop/target) are drawn on the price
+    pane; after sl_atr/tp_atr are edited in the window the brain recomputes them and the chart redraws them; what
+    it holds and draws equals stop/target recomputed here from the router's bars; the overlay toggles."""
+    w, chart = viz.window, viz.window.chart
+    keys = [("brain-trend", "atr_stop"), ("brain-trend", "atr_target")]
+    qtbot.waitUntil(lambda: all(k in chart.indicators and chart.indicators[k][0].ts.size > 50 for k in keys),
+                    timeout=20_000)  # fmt: skip
+    assert all(chart.indicators[k][2] == "price" and chart.styles[k] in ("stop", "target") for k in keys)
+    qtbot.waitUntil(lambda: "brain-trend" in w.agents, timeout=15_000)
+    w.select_brain("brain-trend")
+    qtbot.waitUntil(lambda: w.param_table.rowCount() > 0, timeout=10_000)
+    resets0 = [w.indicator_resets.get(k, 0) for k in keys]
+    for r in range(w.param_table.rowCount()):
+        name = w.param_table.item(r, 0).text()
+        if name in ("sl_atr", "tp_atr"):
+            w.param_table.item(r, 1).setText({"sl_atr": "1.5", "tp_atr": "2.5"}[name])
+    ids = w.apply_params()
+    assert len(ids) == 2
+    qtbot.waitUntil(lambda: all(i in w.replies for i in ids), timeout=10_000)
+    assert all(w.replies[i][1] for i in ids), [w.replies[i] for i in ids]
+
+    # redrawn: both series replaced by the brain's recomputation (a reset per parameter)
+    def redrawn() -> bool:
+        return all(w.indicator_resets.get(k, 0) >= r0 + 2 for k, r0 in zip(keys, resets0, strict=True))
+
+    qtbot.waitUntil(redrawn, timeout=10_000)
+    prm = stack.status("brain-trend")["params"]
+    assert prm["sl_atr"] == 1.5 and prm["tp_atr"] == 2.5
+    chart.set_follow(True)
+    chart.refresh()
+    stop_s, target_s = (chart.indicators[k][0] for k in keys)
+    assert np.array_equal(stop_s.ts, target_s.ts)
+    ts, stop, target = stop_s.ts.copy(), stop_s.values.copy(), target_s.values.copy()
+    bars = stack.bars(start_ns=int(ts[0]), end_ns=int(ts[-1]) + 1)
+    assert np.array_equal(bars["ts"], ts), "the brain's rows are one per router bar from its re-warm on"
+    c, h, lo = bars["close"], bars["high"], bars["low"]
+    fast, slow, atr = _ema(c, int(prm["fast"])), _ema(c, int(prm["slow"])), _atr(h, lo, c, int(prm["atr"]))
+    side = np.sign(fast - slow)
+    side[side == 0] = np.nan
+    want_stop, want_target = c - side * 1.5 * atr, c + side * 2.5 * atr
+    assert np.isfinite(want_stop).sum() > 50
+    assert np.allclose(stop, want_stop, rtol=1e-9, atol=1e-12, equal_nan=True)
+    assert np.allclose(target, want_target, rtol=1e-9, atol=1e-12, equal_nan=True)
+    # long (fast above slow): the stop below the close and the target above; short: the other way round
+    long_, short = (side > 0) & (atr > 0), (side < 0) & (atr > 0)
+    assert long_.sum() > 5 and short.sum() > 5
+    assert (stop[long_] < c[long_]).all() and (target[long_] > c[long_]).all()
+    assert (stop[short] > c[short]).all() and (target[short] < c[short]).all()
+    # drawn: one dash per candle in view, across the candle holding the bar, at the recomputed level
+    for k, want in zip(keys, (want_stop, want_target), strict=True):
+        x, y = chart.indicators[k][1].getData()
+        assert x is not None and x.size >= 20 and x.size % 2 == 0
+        centre = (x[0::2] + x[1::2]) / 2
+        assert np.allclose(x[1::2] - x[0::2], 0.9) and np.array_equal(y[0::2], y[1::2])
+        idx = np.asarray(chart.series.index_of(ts))
+        drawn = dict(zip(centre.round().astype(int).tolist(), y[0::2].tolist(), strict=True))
+        checked = 0
+        for i, v in zip(idx.tolist(), want.tolist(), strict=True):
+            if i in drawn:
+                assert abs(drawn[i] - v) <= 1e-9 * abs(v), (k, i, drawn[i], v)
+                checked += 1
+        assert checked >= 20, checked
+    # toggled from the Indicators tab
+    items = [w.overlay_list.item(r) for r in range(w.overlay_list.count())]
+    item = next(it for it in items if tuple(it.data(QtCore.Qt.ItemDataRole.UserRole)) == keys[0])
+    item.setCheckState(QtCore.Qt.CheckState.Unchecked)
+    assert not chart.indicators[keys[0]][1].isVisible() and keys[0] in chart.hidden
+    item.setCheckState(QtCore.Qt.CheckState.Checked)
+    assert chart.indicators[keys[0]][1].isVisible()
 
 
 def test_survives_router_kill_and_restart(viz, stack, qtbot) -> None:

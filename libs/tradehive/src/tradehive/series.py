@@ -11,13 +11,15 @@ batches it publishes after closed bars, the answer to a history request and the 
 
 Columns travel as raw little-endian arrays (``ts`` int64, ``values`` float64 row-major ``len(ts) x len(names)``),
 not as lists of Python floats. ``panes`` says where a column belongs: ``price`` (overlaid on the candles, e.g. an
-EMA or a stop level) or ``sub`` (its own pane: oscillators, a regime). NaN = no value yet (warming up).
+EMA or a stop level) or ``sub`` (its own pane: oscillators, a regime). ``styles`` (optional, absent = ``line``) says
+how a chart draws it: ``line`` (a line through the bars), ``stop`` or ``target`` (a level per bar, drawn as a
+short dash across its candle: a stop or target price that jumps sides when the trend turns). NaN = no value (yet).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Final
+from typing import Any, Final
 
 import msgspec
 import numpy as np
@@ -44,14 +46,21 @@ class IndicatorBatch(msgspec.Struct, frozen=True, kw_only=True, tag="indicators"
     values: bytes
     reset: bool = False  # True: these rows replace everything held (a parameter change recomputed them)
     v: int = SERIES_VERSION
+    styles: dict[
+        str, str
+    ] = {}  # name -> line | stop | target (absent: line); readers of v1 without it ignore it
 
     @classmethod
     def build(cls, brain: str, symbol: str, timeframe: str, names: list[str], panes: dict[str, str],
-              ts: np.ndarray, values: np.ndarray, reset: bool = False) -> IndicatorBatch:  # fmt: skip
+              ts: np.ndarray, values: np.ndarray, reset: bool = False,
+              styles: dict[str, str] | None = None) -> IndicatorBatch:  # fmt: skip
         ts = np.ascontiguousarray(ts, dtype="<i8")
         values = np.ascontiguousarray(values, dtype="<f8").reshape(ts.size, len(names))
         return cls(brain=brain, symbol=symbol, timeframe=timeframe, names=list(names), panes=dict(panes),
-                   ts=ts.tobytes(), values=values.tobytes(), reset=reset)  # fmt: skip
+                   ts=ts.tobytes(), values=values.tobytes(), reset=reset, styles=dict(styles or {}))  # fmt: skip
+
+    def style(self, name: str) -> str:
+        return self.styles.get(name, "line")
 
     def ts_array(self) -> np.ndarray:
         return np.frombuffer(self.ts, dtype="<i8")
@@ -134,14 +143,25 @@ class IndicatorOutputs:
     the rows not sent yet through ``send(topic, payload)``; ``answer`` is the history REP's reply."""
 
     def __init__(self, brain: str, timeframe: str, panes: Mapping[str, str], send: Callable[[str, bytes], None],
-                 capacity: int = 50_000) -> None:  # fmt: skip
+                 capacity: int = 50_000, styles: Mapping[str, str] | None = None) -> None:  # fmt: skip
         self.brain, self.timeframe, self.panes = brain, timeframe, dict(panes)
+        self.styles = dict(styles or {})
         self.buffer = IndicatorBuffer(list(panes), capacity)
         self._send = send
 
+    @classmethod
+    def attach(
+        cls, strategy: Any, brain: str, timeframe: str, send: Callable[[str, bytes], None]
+    ) -> IndicatorOutputs:
+        """Outputs for a ``tradehive.strategy.Strategy`` (its ``outputs`` and ``output_styles``), recording what
+        its ``record`` calls give."""
+        out = cls(brain, timeframe, strategy.outputs, send, styles=strategy.output_styles)
+        strategy._recorder = out.buffer
+        return out
+
     def batch(self, symbol: str, ts: np.ndarray, values: np.ndarray, reset: bool = False) -> IndicatorBatch:
         return IndicatorBatch.build(self.brain, symbol, self.timeframe, self.buffer.names, self.panes, ts, values,
-                                    reset)  # fmt: skip
+                                    reset, self.styles)  # fmt: skip
 
     def publish(self, symbol: str) -> None:
         """After closed bars: the new rows (or a reset, after a recompute) on ``ind.<brain>.<symbol>``."""

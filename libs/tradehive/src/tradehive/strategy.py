@@ -115,6 +115,8 @@ class Strategy:
     # outputs: indicator values per closed bar, published by the brain and drawn by the chart ------------------
     #: name -> pane ("price": overlaid on the candles; "sub": its own pane), in the order ``record`` takes them
     outputs: ClassVar[dict[str, str]] = {}
+    #: name -> how a chart draws it: "line" (the default), "stop" or "target" (a level per bar)
+    output_styles: ClassVar[dict[str, str]] = {}
     #: parameters whose change recomputes the outputs (the brain re-warms the strategy from history)
     output_params: ClassVar[tuple[str, ...]] = ()
     _recorder: Any = None

@@ -73,10 +73,9 @@ class BrainAgent(Agent):
         self.bind("PUB", p.BRAIN_SIGNALS)
         self.outputs: series.IndicatorOutputs | None = None
         if self.strategy.outputs:  # indicator values per closed bar: published live and served as history
-            self.outputs = series.IndicatorOutputs(
-                self.name, cfg.timeframe, self.strategy.outputs, self._send_outputs
+            self.outputs = series.IndicatorOutputs.attach(
+                self.strategy, self.name, cfg.timeframe, self._send_outputs
             )
-            self.strategy._recorder = self.outputs.buffer
             self.bind("REP", series.BRAIN_INDICATORS, handler=self.on_indicator_history)
         t = cfg.connect_timeout_s
         gate = self.gate = None

@@ -23,11 +23,22 @@ class _Trend:
 class EmaCross(Strategy):
     """Long when the fast EMA of closes crosses above the slow one, short when below; every entry carries a
     stop-loss and take-profit at ATR multiples; an opposite cross closes the position first. New entries are
-    refused while the gating signal (e.g. ``regime`` from a regime brain) is above ``gate_max``."""
+    refused while the gating signal (e.g. ``regime`` from a regime brain) is above ``gate_max``.
+
+    Outputs per closed bar: both EMAs, the ATR, and ``atr_stop`` / ``atr_target``: the stop-loss and take-profit an
+    entry on that bar in the trend's direction (fast above slow: long) would carry, ``close -/+ sl_atr * atr`` and
+    ``close +/- tp_atr * atr`` (NaN until both EMAs and the ATR are warm, or while the EMAs are equal)."""
 
     name = "ema_cross"
-    outputs = {"ema_fast": "price", "ema_slow": "price", "atr": "sub"}
-    output_params = ("fast", "slow", "atr")
+    outputs = {
+        "ema_fast": "price",
+        "ema_slow": "price",
+        "atr_stop": "price",
+        "atr_target": "price",
+        "atr": "sub",
+    }
+    output_styles = {"atr_stop": "stop", "atr_target": "target"}
+    output_params = ("fast", "slow", "atr", "sl_atr", "tp_atr")
     defaults = {
         "fast": 12, "slow": 26, "atr": 14, "qty": 10_000.0, "sl_atr": 2.0, "tp_atr": 3.0,
         "gate_signal": "regime", "gate_max": 0.0, "allow_short": True,
@@ -51,8 +62,8 @@ class EmaCross(Strategy):
         return t
 
     def on_params_changed(self, name: str) -> None:
-        if name in ("fast", "slow", "atr"):
-            self._trend.clear()  # re-warm from the next bars with the new periods
+        if name in self.output_params:
+            self._trend.clear()  # re-warm with the new periods/multiples (the brain feeds history again)
 
     def on_signal(self, signal: Signal) -> None:
         if signal.name == self.params["gate_signal"]:
@@ -65,8 +76,10 @@ class EmaCross(Strategy):
             fast, slow = t.fast.update(close), t.slow.update(close)
             atr = t.atr.update(float(bar["high"]), float(bar["low"]), close)
             t.last = (fast, slow, atr)
-            self.record(symbol, int(bar["ts"]), fast, slow, atr)
             diff = fast - slow
+            side = 1.0 if diff > 0 else -1.0 if diff < 0 else math.nan  # NaN while either EMA is
+            sl, tp = side * float(self.params["sl_atr"]) * atr, side * float(self.params["tp_atr"]) * atr
+            self.record(symbol, int(bar["ts"]), fast, slow, close - sl, close + tp, atr)  # as _act's bracket
             prev, t.diff = t.diff, diff
             if (
                 math.isnan(prev)

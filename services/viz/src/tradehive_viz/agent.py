@@ -51,8 +51,8 @@ class Sink(Protocol):
     def live(self, view: View, closed: np.ndarray | None, forming: np.ndarray | None,
              ticks: np.ndarray | None) -> None: ...  # fmt: skip
 
-    def indicators(self, brain: str, symbol: str, names: list[str], panes: dict[str, str], ts: np.ndarray,
-                   values: np.ndarray, reset: bool) -> None: ...  # fmt: skip
+    def indicators(self, brain: str, batch: series.IndicatorBatch) -> None:
+        """A brain's indicator rows for the viewed symbol (``batch.reset``: they replace what is held)."""
 
     def signal(self, sig: p.Signal) -> None: ...
 
@@ -225,8 +225,7 @@ class VizAgent(Agent):
             self.log.info("indicator history unavailable", brain=brain, error=str(exc))
             return
         if isinstance(batch, series.IndicatorBatch) and batch.symbol == v.symbol:
-            self.sink.indicators(brain, batch.symbol, batch.names, batch.panes, batch.ts_array(),
-                                 batch.values_array(), True)  # fmt: skip
+            self.sink.indicators(brain, batch)  # a history answer is a reset
 
     # -- live data ------------------------------------------------------------------------------------------
     def on_market(self, msg: Message) -> None:
@@ -270,8 +269,7 @@ class VizAgent(Agent):
             return
         self.counts["indicator_rows"] += len(batch)
         if self.sink is not None and batch.symbol == self.view.symbol:
-            self.sink.indicators(msg.sender, batch.symbol, batch.names, batch.panes, batch.ts_array(),
-                                 batch.values_array(), batch.reset)  # fmt: skip
+            self.sink.indicators(msg.sender, batch)
 
     def on_signal(self, msg: Message) -> None:
         try:

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 from pyqtgraph.Qt import QtCore
 from tradehive import protocol as p
+from tradehive import series
 
 from tradehive_viz.agent import View
 
@@ -17,7 +18,7 @@ class Bridge(QtCore.QObject):
 
     history_loaded = QtCore.Signal(object, object, object, str)  # view, bars, forming, error
     live_data = QtCore.Signal(object, object, object, object)  # view, closed, forming, ticks
-    indicator_data = QtCore.Signal(str, str, object, object, object, object, bool)
+    indicator_data = QtCore.Signal(str, object)  # brain, tradehive.series.IndicatorBatch
     signal_received = QtCore.Signal(object)
     trade_event_received = QtCore.Signal(str, object)
     positions_received = QtCore.Signal(object)
@@ -33,9 +34,8 @@ class Bridge(QtCore.QObject):
              ticks: np.ndarray | None) -> None:  # fmt: skip
         self.live_data.emit(view, closed, forming, ticks)
 
-    def indicators(self, brain: str, symbol: str, names: list[str], panes: dict[str, str], ts: np.ndarray,
-                   values: np.ndarray, reset: bool) -> None:  # fmt: skip
-        self.indicator_data.emit(brain, symbol, names, panes, ts, values, reset)
+    def indicators(self, brain: str, batch: series.IndicatorBatch) -> None:
+        self.indicator_data.emit(brain, batch)
 
     def signal(self, sig: p.Signal) -> None:
         self.signal_received.emit(sig)

@@ -23,6 +23,9 @@ FOREGROUND = "#b2b5be"
 FOLLOW_BARS = 150  # candles in view in follow mode (unless the user zoomed)
 MAX_SUBS = 6  # brains' sub-panes shown at once (more share the last)
 OVERLAY_COLORS = ("#f5c542", "#42a5f5", "#ab47bc", "#ff7043", "#66bb6a", "#ec407a", "#26c6da", "#d4e157")
+LEVEL_COLORS = {"stop": "#ff8a80", "target": "#b9f6ca"}  # light red / mint: apart from the candles' colours
+LEVEL_DASH = 0.45  # a level's dash spans its candle +/- this (candles are 0.8 wide)
+MAX_DASHED = 600  # more candles in view: levels drawn as a line (dashes would be narrower than ~2 px)
 
 
 def fmt_time(ts_ns: int, utc: bool, seconds: bool = True) -> str:
@@ -125,7 +128,8 @@ class ChartView(pg.GraphicsLayoutWidget):
         # brain overlays: (brain, name) -> (series, curve, pane)
         self.indicators: dict[tuple[str, str], tuple[IndicatorSeries, pg.PlotDataItem, str]] = {}
         self.hidden: set[tuple[str, str]] = set()
-        self._ind_seen: dict[tuple[str, str], int] = {}
+        self.styles: dict[tuple[str, str], str] = {}  # line | stop | target
+        self._ind_seen: dict[tuple[str, str], tuple[int, tuple[int, int] | None]] = {}
         self._fills_dirty = False
         self.repaints = 0
 
@@ -156,13 +160,13 @@ class ChartView(pg.GraphicsLayoutWidget):
             self.vol.invalidate_from(None)
         if self._fills_dirty:
             self._draw_fills()
-        self._draw_indicators()
         if changed:
             if self.follow:
                 self._follow()
             else:
                 self._fit_y()
             self.repaints += 1
+        self._draw_indicators()  # after the view moved: levels are drawn for the candles in view
 
     def _follow(self) -> None:
         n = len(self.series) + (1 if self.series.forming is not None else 0)
@@ -202,6 +206,7 @@ class ChartView(pg.GraphicsLayoutWidget):
     def _on_xrange(self, *_: Any) -> None:
         if not self._adjusting:
             self._fit_y()
+            self._draw_indicators()  # levels are drawn for the candles in view
 
     def _fit_y(self) -> None:
         x0, x1 = self.price.vb.viewRange()[0]
@@ -324,14 +329,22 @@ class ChartView(pg.GraphicsLayoutWidget):
         return plot
 
     # -- brain outputs -------------------------------------------------------------------------------------------
-    def indicator(self, brain: str, name: str, pane: str) -> IndicatorSeries:
+    def indicator(self, brain: str, name: str, pane: str, style: str = "line") -> IndicatorSeries:
+        """The series of a brain's output, created with its curve on first use. ``style`` ``stop``/``target``:
+        a level per bar, drawn as a dash across each candle in view (see :meth:`level_segments`)."""
         key = (brain, name)
         entry = self.indicators.get(key)
         if entry is None:
-            color = OVERLAY_COLORS[len(self.indicators) % len(OVERLAY_COLORS)]
-            curve = pg.PlotDataItem(pen=pg.mkPen(color, width=1.5), name=f"{brain}.{name}", connect="finite")
-            curve.setClipToView(True)
-            curve.setDownsampling(auto=True, method="peak")
+            self.styles[key] = style
+            if style in LEVEL_COLORS:
+                curve = pg.PlotDataItem(pen=pg.mkPen(LEVEL_COLORS[style], width=2), name=f"{brain}.{name}")
+            else:
+                color = OVERLAY_COLORS[len(self.indicators) % len(OVERLAY_COLORS)]
+                curve = pg.PlotDataItem(
+                    pen=pg.mkPen(color, width=1.5), name=f"{brain}.{name}", connect="finite"
+                )
+                curve.setClipToView(True)
+                curve.setDownsampling(auto=True, method="peak")
             plot = self.price if pane == "price" else self.sub_pane(brain)
             plot.addItem(curve)
             entry = self.indicators[key] = (IndicatorSeries(), curve, pane)
@@ -361,13 +374,38 @@ class ChartView(pg.GraphicsLayoutWidget):
         frac = np.clip((ts - starts[idx]) / tf_ns, 0.0, 0.999)
         return idx.astype(np.float64) + frac, series.values[keep]
 
+    def level_segments(self, brain: str, name: str) -> tuple[np.ndarray, np.ndarray, str]:
+        """What a level series draws for the candles in view: (x, y, connect). Up to ``MAX_DASHED`` candles, one
+        dash per bar (point pairs ``x -/+ LEVEL_DASH`` at its value, ``connect="pairs"``): a stop that jumps to
+        the other side of the price when the trend turns draws no line across the candles. More candles in view:
+        a line through the values (``finite``: broken where there is none)."""
+        x, y = self.indicator_points(brain, name)
+        i0, i1 = self._view_window()
+        a, b = np.searchsorted(x, [i0 - 1, i1 + 1])
+        x, y = np.floor(x[a:b]), y[a:b]  # the candle holding each bar
+        if i1 - i0 > MAX_DASHED:
+            return x, y, "finite"
+        keep = np.isfinite(y)
+        x, y = x[keep], y[keep]
+        return np.column_stack([x - LEVEL_DASH, x + LEVEL_DASH]).ravel(), np.repeat(y, 2), "pairs"
+
+    def _view_window(self) -> tuple[int, int]:
+        x0, x1 = self.price.vb.viewRange()[0]
+        return int(math.floor(x0)), int(math.ceil(x1))
+
     def _draw_indicators(self) -> None:
+        window = self._view_window()
         for key, (series, curve, pane) in self.indicators.items():
-            if self._ind_seen.get(key) == series.version:
+            level = self.styles.get(key, "line") in LEVEL_COLORS
+            seen = (series.version, window if level else None)
+            if self._ind_seen.get(key) == seen:
                 continue
-            self._ind_seen[key] = series.version
-            x, y = self.indicator_points(*key)
-            curve.setData(x, y)
+            self._ind_seen[key] = seen
+            if level:
+                x, y, connect = self.level_segments(*key)
+                curve.setData(x, y, connect=connect)
+            else:
+                curve.setData(*self.indicator_points(*key))
             if pane != "price":
                 self._fit_sub(key[0])
 

@@ -11,6 +11,7 @@ import msgspec
 import numpy as np
 from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
 from tradehive import protocol as p
+from tradehive import series
 
 from tradehive_viz.agent import View, VizAgent, timeframe_seconds
 from tradehive_viz.bridge import Bridge
@@ -240,22 +241,24 @@ class MainWindow(QtWidgets.QMainWindow):
         if ticks is not None:
             apply_ticks(s, ticks, view.price, int(timeframe_seconds(view.timeframe) * 1e9))
 
-    def on_indicators(self, brain: str, symbol: str, names: list[str], panes: dict[str, str], ts: np.ndarray,
-                      values: np.ndarray, reset: bool) -> None:  # fmt: skip
-        if symbol != self.view.symbol:
+    def on_indicators(self, brain: str, batch: series.IndicatorBatch) -> None:
+        if batch.symbol != self.view.symbol:
             return
-        for j, name in enumerate(names):
-            pane = panes.get(name, "price")
+        ts, values = batch.ts_array(), batch.values_array()
+        for j, name in enumerate(batch.names):
+            pane, style = batch.panes.get(name, "price"), batch.style(name)
             key = (brain, name)
             fresh = key not in self.chart.indicators
-            series = self.chart.indicator(brain, name, pane)
-            if reset:
-                series.reset(ts, values[:, j])
+            line = self.chart.indicator(brain, name, pane, style)
+            if batch.reset:
+                line.reset(ts, values[:, j])
                 self.indicator_resets[key] = self.indicator_resets.get(key, 0) + 1
             else:
-                series.append(ts, values[:, j])
+                line.append(ts, values[:, j])
             if fresh:
-                item = QtWidgets.QListWidgetItem(f"{brain} · {name} ({pane})")
+                item = QtWidgets.QListWidgetItem(
+                    f"{brain} · {name} ({pane}{'' if style == 'line' else ', ' + style})"
+                )
                 item.setData(QtCore.Qt.ItemDataRole.UserRole, key)
                 item.setFlags(item.flags() | QtCore.Qt.ItemFlag.ItemIsUserCheckable)
                 item.setCheckState(QtCore.Qt.CheckState.Checked)
