@@ -61,10 +61,10 @@ fix-counterparties: sync  ## build (once, cached) QuickFIX's executor + ordermat
 	$(UV) run python -c "from tradehive_fix.testing.counterparties import build; print(build('executor')); print(build('ordermatch'))"
 
 lint: sync
-	$(UV) run ruff check libs services tests bench
+	$(UV) run ruff check libs services tests bench examples
 	$(UV) run mypy --strict libs/agentcore/src libs/marketcore/src libs/tradehive/src
 	$(UV) run mypy services/feeder/src services/router/src services/brain/src services/trader/src services/recorder/src \
-		services/viz/src
+		services/viz/src examples
 	$(UV) run mypy libs/fix/src
 
 images: sync  ## role images offline: local debootstrap base + host wheelhouse (no registry needed)

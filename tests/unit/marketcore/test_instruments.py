@@ -104,3 +104,20 @@ def test_duplicate_registration_raises() -> None:
     reg = InstrumentRegistry.default()
     with pytest.raises(InstrumentError, match="duplicate"):
         reg.add(reg["EURUSD"])
+
+
+def test_default_order_size_per_instrument() -> None:
+    reg = InstrumentRegistry.default()
+    assert reg.get("EURUSD").order_qty == 10_000.0 and reg.get("BTCUSDT").order_qty == 0.2
+    for inst in reg:  # each a tradable size
+        assert inst.is_valid_size(inst.order_qty), inst.symbol
+    bare = Instrument("ABCXYZ", 2, 0.01, "XYZ", "ABC", size_step=0.001, min_size=0.01)
+    assert bare.default_qty == 0.0 and bare.order_qty == 0.01  # none set: the smallest tradable size
+    loaded = InstrumentRegistry.from_mapping({"ABCXYZ": {"price_precision": 2, "tick_size": 0.01,
+                                                         "quote_currency": "XYZ", "base_currency": "ABC",
+                                                         "size_step": 0.001, "default_qty": 1.5}})  # fmt: skip
+    assert loaded.get("ABCXYZ").order_qty == 1.5
+    with pytest.raises(InstrumentError, match="default_qty 0.0005 is not a tradable size"):
+        Instrument("ABCXYZ", 2, 0.01, "XYZ", "ABC", size_step=0.001, default_qty=0.0005)
+    with pytest.raises(InstrumentError, match="default_qty must be finite and >= 0"):
+        Instrument("ABCXYZ", 2, 0.01, "XYZ", "ABC", default_qty=-1.0)

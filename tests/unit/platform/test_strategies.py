@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 from marketcore.errors import MarketcoreError
+from marketcore.instruments import Instrument, InstrumentRegistry
 from marketcore.orders import OrderSide
 from marketcore.schema import BAR_DTYPE
 from marketcore.sources.pacer import parse_speed
@@ -37,6 +38,9 @@ class Ctx:
     def now_ns(self) -> int:
         return 0
 
+    def instrument(self, symbol: str) -> Instrument:
+        return InstrumentRegistry.default().get(symbol)
+
 
 def bars(closes: list[float]) -> np.ndarray:
     b = np.zeros(len(closes), BAR_DTYPE)
@@ -62,6 +66,34 @@ def test_ema_cross_enters_with_bracket_then_exits_on_opposite_cross() -> None:
         s.on_bar("EURUSD", b.reshape(1))
     assert ctx.orders[1]["side"] is OrderSide.SELL and ctx.orders[1]["qty"] == 100.0
     assert "stop_loss" not in ctx.orders[1] and ctx.position("EURUSD") == 0.0
+
+
+def test_ema_cross_sizes_each_symbol_by_its_instrument() -> None:
+    """The simulator demo trades EURUSD, GBPUSD and BTCUSDT with one strategy: without a ``qty`` each symbol
+    trades its instrument's default size, so every order is worth about the same (not 10,000 BTC)."""
+    from marketcore.sources.sim import DEFAULT_SYMBOLS
+
+    ctx = Ctx()
+    s = EmaCross(ctx, {"fast": 2, "slow": 4, "atr": 2})
+    notionals = {}
+    for symbol, price in (("EURUSD", 1.10), ("GBPUSD", 1.27), ("BTCUSDT", 60_000.0)):
+        assert DEFAULT_SYMBOLS[symbol].price == price  # the simulator's starting prices
+        for b in bars([price] * 6 + [price * 1.01, price * 1.02, price * 1.03]):
+            s.on_bar(symbol, b.reshape(1))
+        order = ctx.orders[-1]
+        assert order["symbol"] == symbol and InstrumentRegistry.default().get(symbol).is_valid_size(
+            order["qty"]
+        )
+        notionals[symbol] = order["qty"] * price
+    assert ctx.orders[-1]["qty"] == 0.2 and ctx.orders[0]["qty"] == 10_000.0
+    assert max(notionals.values()) / min(notionals.values()) < 2.0, notionals  # 11,000 .. 12,700 USD(T)
+    s.set_param("qty", 0.5)  # an explicit size still wins
+    for b in bars([60_000.0] * 3 + [59_000.0, 58_000.0, 57_000.0]):
+        s.on_bar("BTCUSDT", b.reshape(1))
+    assert ctx.orders[-1]["qty"] == 0.2  # the exit closes what is held
+    for b in bars([57_000.0, 59_000.0, 61_000.0, 63_000.0]):
+        s.on_bar("BTCUSDT", b.reshape(1))
+    assert ctx.orders[-1]["qty"] == 0.5 and ctx.orders[-1]["side"] is OrderSide.BUY
 
 
 def test_ema_cross_is_gated_by_the_regime_signal() -> None:

@@ -22,7 +22,9 @@ class Instrument(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """A tradable instrument. Prices are in ``quote_currency`` per unit of ``base_currency``.
 
     ``size_step``/``min_size`` are in base units (e.g. 1 EUR, 1 XRP); ``multiplier`` converts price x qty to
-    notional (1 for spot).
+    notional (1 for spot). ``default_qty`` is the order size a strategy trades when it is not told one (a
+    sensible notional per symbol: 10,000 EUR, 0.2 BTC); 0 means none was set and :attr:`order_qty` falls back
+    to the smallest tradable size.
     """
 
     symbol: str
@@ -33,6 +35,7 @@ class Instrument(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     size_step: float = 1.0
     min_size: float = 0.0
     multiplier: float = 1.0
+    default_qty: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.symbol:
@@ -45,11 +48,25 @@ class Instrument(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
                 raise InstrumentError(f"{self.symbol}: {name} must be finite and > 0, got {value!r}")
         if not (math.isfinite(self.min_size) and self.min_size >= 0):
             raise InstrumentError(f"{self.symbol}: min_size must be finite and >= 0, got {self.min_size!r}")
+        if not (math.isfinite(self.default_qty) and self.default_qty >= 0):
+            raise InstrumentError(
+                f"{self.symbol}: default_qty must be finite and >= 0, got {self.default_qty!r}"
+            )
+        if self.default_qty and not self.is_valid_size(self.default_qty):
+            raise InstrumentError(
+                f"{self.symbol}: default_qty {self.default_qty} is not a tradable size "
+                f"(step {self.size_step}, min {self.min_size})"
+            )
         if round(self.tick_size, self.price_precision) != self.tick_size:
             raise InstrumentError(
                 f"{self.symbol}: tick_size {self.tick_size} is finer than "
                 f"price_precision {self.price_precision}"
             )
+
+    @property
+    def order_qty(self) -> float:
+        """The order size to trade when none is given: ``default_qty``, else the smallest tradable size."""
+        return self.default_qty or max(self.min_size, self.size_step)
 
     def round_price(self, price: float, mode: RoundMode = "nearest") -> float:
         """``price`` on the tick grid: nearest tick, or the tick at/below ("down") or at/above ("up")."""
@@ -89,11 +106,13 @@ def _on_grid(value: float, step: float) -> bool:
 
 
 DEFAULT_INSTRUMENTS: tuple[Instrument, ...] = (
-    Instrument("EURUSD", 5, 0.00001, "USD", "EUR", size_step=1.0, min_size=1.0),
-    Instrument("NZDUSD", 5, 0.00001, "USD", "NZD", size_step=1.0, min_size=1.0),
-    Instrument("XRPETH", 8, 0.00000001, "ETH", "XRP", size_step=1.0, min_size=1.0),
-    Instrument("GBPUSD", 5, 0.00001, "USD", "GBP", size_step=1.0, min_size=1.0),
-    Instrument("BTCUSDT", 2, 0.01, "USDT", "BTC", size_step=0.0001, min_size=0.0001),
+    # default_qty: about 10,000 USD of notional each (EUR ~1.1-1.4 USD; XRP ~0.0014 ETH, ~0.25 USD in the 2019
+    # data; BTC ~60,000 USDT in the simulator): every symbol of a demo moves PnL by the same order of magnitude
+    Instrument("EURUSD", 5, 0.00001, "USD", "EUR", size_step=1.0, min_size=1.0, default_qty=10_000.0),
+    Instrument("NZDUSD", 5, 0.00001, "USD", "NZD", size_step=1.0, min_size=1.0, default_qty=10_000.0),
+    Instrument("XRPETH", 8, 0.00000001, "ETH", "XRP", size_step=1.0, min_size=1.0, default_qty=40_000.0),
+    Instrument("GBPUSD", 5, 0.00001, "USD", "GBP", size_step=1.0, min_size=1.0, default_qty=10_000.0),
+    Instrument("BTCUSDT", 2, 0.01, "USDT", "BTC", size_step=0.0001, min_size=0.0001, default_qty=0.2),
 )
 
 

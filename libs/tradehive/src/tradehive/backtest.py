@@ -70,14 +70,26 @@ def parse_grid(items: Sequence[str]) -> list[dict[str, Any]]:
     ]
 
 
-def topology(spec: BacktestSpec, ns_port: int) -> Any:
-    from agentcore.launcher import AgentSpec
+def check_strategy(ref: str, param_sets: Sequence[Mapping[str, Any]]) -> None:
+    """Load a ``module:Class`` / ``file.py:Class`` strategy and check every parameter set against it before
+    any agent starts (:class:`~tradehive.loader.StrategyLoadError`); the default ``ema_cross`` and other
+    built-in names are checked by the brain."""
+    from tradehive.loader import check_params, load_strategy_class
 
-    from tradehive.platform import BRAIN, build_topology
+    if ":" not in ref:
+        return
+    cls = load_strategy_class(ref)
+    for params in param_sets:
+        check_params(cls, params)
+
+
+def topology(spec: BacktestSpec, ns_port: int) -> Any:
+    from tradehive.platform import build_topology
 
     topo = build_topology(
         data=spec.data, fmt=spec.fmt, tz=spec.tz, symbols=spec.symbols, speed=spec.speed, timeframe=spec.timeframe,
         ns_port=ns_port, log_level=spec.log_level, trend_params=spec.params, record_to=str(spec.out / "recording"),
+        strategy=spec.strategy,
     )  # fmt: skip
     agents = dict(topo.agents)
     feeder = agents["feeder"]
@@ -85,9 +97,6 @@ def topology(spec: BacktestSpec, ns_port: int) -> Any:
         agents["feeder"] = msgspec.structs.replace(
             feeder, config={**feeder.config, "start": spec.start, "end": spec.end}
         )
-    if spec.strategy:
-        trend = agents["brain-trend"]
-        agents["brain-trend"] = AgentSpec(cls=BRAIN, config={**trend.config, "strategy": spec.strategy})
     return msgspec.structs.replace(topo, agents=agents)
 
 
@@ -128,7 +137,7 @@ def run(spec: BacktestSpec, progress: Callable[[str], None] = lambda _l: None) -
     progress(f"replay done in {wall:.1f}s; building the report")
     return report_from_recording(spec.out / "recording", spec.out, capital=spec.capital, meta={
         "data": spec.data, "speed": spec.speed, "strategy": spec.strategy or "ema_cross (default)",
-        "params": msgspec.json.encode(spec.params).decode(), "timeframe": spec.timeframe,
+        "params": ", ".join(f"{k}={v}" for k, v in spec.params.items()) or "(defaults)", "timeframe": spec.timeframe,
         "run wall time": f"{wall:.1f} s",
     })  # fmt: skip
 

@@ -86,6 +86,12 @@ def run(
             callback=_check(_timeframe),
         ),
     ] = None,  # fmt: skip
+    strategy: Annotated[
+        str | None,
+        typer.Option(
+            help="the trading brain's strategy: module:Class or path/file.py:Class [default: ema_cross]"
+        ),
+    ] = None,
     exit_at_end: Annotated[
         bool | None, typer.Option("--exit-at-end/--stay-up", help="stop when a finite replay ends")
     ] = None,
@@ -118,7 +124,8 @@ def run(
     from tradehive.status import StatusBoard
 
     overrides = {"data": data, "format": fmt, "tz": tz, "speed": speed, "timeframe": timeframe,
-                 "exit_at_end": exit_at_end, "security_dir": security_dir, "ns_host": ns_host, "ns_port": ns_port,
+                 "strategy": strategy, "exit_at_end": exit_at_end, "security_dir": security_dir, "ns_host": ns_host,
+                 "ns_port": ns_port,
                  "log_level": log_level,
                  "symbols": [s for s in symbols.split(",") if s] if symbols is not None else None}  # fmt: skip
     cfg, _ = config_mod.load(config, overrides)
@@ -284,7 +291,7 @@ def backtest(
     from rich.console import Console
     from rich.table import Table
 
-    from tradehive.backtest import BacktestSpec, parse_grid, parse_params
+    from tradehive.backtest import BacktestSpec, check_strategy, parse_grid, parse_params
     from tradehive.backtest import run as run_backtest
     from tradehive.errors import TradehiveError
 
@@ -295,6 +302,7 @@ def backtest(
     try:
         base = parse_params(param or [])
         grid = parse_grid(sweep or []) if sweep else [{}]
+        check_strategy(strategy, [{**base, **combo} for combo in grid])
     except TradehiveError as exc:
         print(f"tradehive backtest: {exc}", file=sys.stderr)
         raise typer.Exit(2) from exc

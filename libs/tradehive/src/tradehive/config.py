@@ -42,6 +42,7 @@ class PlatformConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     symbols: list[str] = []  # empty: every symbol found (replay) / the simulator's
     speed: str = "1"  # 1 (real time), N (N x real time) or max
     timeframe: str = ""  # bars the brains trade on; empty: 1s on the simulator (the demo), 1m on replays
+    strategy: str = ""  # the trading brain's strategy: built-in name, module:Class or path/file.py:Class
     exit_at_end: bool = False
     security_dir: str = ""  # keys directory (agentcore keys init): CurveZMQ + Pyro5 TLS on; empty: off
     ns_host: str = "127.0.0.1"
@@ -130,3 +131,22 @@ def validate(cfg: PlatformConfig) -> None:
             parse_tz(cfg.tz)
     except (MarketcoreError, ValueError) as exc:
         raise ConfigError(str(exc)) from exc
+    check_strategies(cfg)
+
+
+def check_strategies(cfg: PlatformConfig) -> None:
+    """Load every strategy named as ``module:Class`` or ``file.py:Class`` (``strategy``, ``roles.*.strategy``)
+    and check its parameters, so a typo is one line before any agent starts (built-in names are the brain's
+    to check)."""
+    from tradehive.loader import StrategyLoadError, check_params, load_strategy_class
+
+    named: list[tuple[str, dict[str, Any], str]] = [(cfg.strategy, {}, "strategy")] if cfg.strategy else []
+    named += [(str(r["strategy"]), r.get("params") or {}, f"roles.{n}.strategy")
+              for n, r in cfg.roles.items() if r.get("strategy")]  # fmt: skip
+    for ref, params, where in named:
+        if ":" not in ref:
+            continue
+        try:
+            check_params(load_strategy_class(ref), params)
+        except StrategyLoadError as exc:
+            raise ConfigError(f"{where}: {exc}") from exc

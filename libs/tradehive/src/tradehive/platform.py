@@ -9,6 +9,8 @@ import msgspec
 from agentcore.errors import ConfigError
 from agentcore.launcher import AgentSpec, NameServerSpec, RestartPolicy, Topology
 
+from tradehive.loader import resolve as resolve_strategy
+
 if TYPE_CHECKING:
     from tradehive.config import PlatformConfig
 
@@ -57,6 +59,7 @@ def build_topology(
     ns_port: int = 9090,
     log_level: str = "warning",
     trend_params: dict[str, Any] | None = None,
+    strategy: str = "",
     trader_config: dict[str, Any] | None = None,
     security_dir: str = "",
     record_to: str = "",
@@ -66,10 +69,12 @@ def build_topology(
     """The platform's agents. ``event_time`` (default): brains act in data-time order and the paper venue sees
     every decision before any later quote, so results do not depend on speed; a replay also runs under flow
     control (the feeder waits for every consumer, never more than ``flow_window_s`` of data time ahead).
-    ``record_to``: add a recorder writing every message to that directory."""
+    ``record_to``: add a recorder writing every message to that directory. ``strategy``: the trading brain's
+    strategy (a built-in name, ``module:Class`` or ``path/file.py:Class``; default ``ema_cross``)."""
     demo = not data and not timeframe  # the simulator with nothing chosen: the demo settings
     timeframe = timeframe or (REPLAY_TIMEFRAME if data else DEMO_TIMEFRAME)
-    if demo and trend_params is None:
+    strategy = resolve_strategy(strategy) if strategy else "ema_cross"
+    if demo and trend_params is None and strategy == "ema_cross":  # the demo periods are EMA parameters
         trend_params = dict(DEMO_TREND_PARAMS)
     if data:
         prof = data_profile(str(Path(data)), fmt, tz)
@@ -101,7 +106,7 @@ def build_topology(
             cls=BRAIN,
             config={
                 **brain_common,
-                "strategy": "ema_cross",
+                "strategy": strategy,
                 "signals_from": ["brain-regime"],
                 "params": trend_params or {},
             },
@@ -144,7 +149,8 @@ def from_config(cfg: PlatformConfig) -> Topology:
     derived config (``params`` of a brain key by key)."""
     topo = build_topology(data=cfg.data, fmt=cfg.format, tz=cfg.tz, symbols=cfg.symbols or None, speed=cfg.speed,
                           timeframe=cfg.timeframe, ns_host=cfg.ns_host, ns_port=cfg.ns_port,
-                          log_level=cfg.log_level, security_dir=cfg.security_dir)  # fmt: skip
+                          log_level=cfg.log_level, security_dir=cfg.security_dir,
+                          strategy=cfg.strategy)  # fmt: skip
     unknown = sorted(set(cfg.roles) - set(topo.agents))
     if unknown:
         raise ConfigError(
@@ -154,7 +160,11 @@ def from_config(cfg: PlatformConfig) -> Topology:
     for name, extra in cfg.roles.items():
         spec = agents[name]
         merged = {**spec.config, **extra}
-        if isinstance(spec.config.get("params"), dict) and isinstance(extra.get("params"), dict):
+        if "strategy" in extra and extra["strategy"] != spec.config.get("strategy"):
+            # another strategy: the derived parameters were the old one's (the demo's EMA periods)
+            merged["strategy"] = resolve_strategy(str(extra["strategy"]))
+            merged["params"] = dict(extra.get("params") or {})
+        elif isinstance(spec.config.get("params"), dict) and isinstance(extra.get("params"), dict):
             merged["params"] = {**spec.config["params"], **extra["params"]}
         agents[name] = msgspec.structs.replace(spec, config=merged)
     return msgspec.structs.replace(topo, agents=agents)

@@ -12,7 +12,7 @@ import time
 from typing import Any, Protocol
 
 import numpy as np
-from marketcore.instruments import InstrumentRegistry
+from marketcore.instruments import Instrument, InstrumentRegistry
 from marketcore.orders import (
     CancelOrder,
     ClientOrderId,
@@ -54,7 +54,8 @@ class StrategyRunner:
         self.trades = trades
         self.warming_up = True
         self.running = True
-        self.portfolio = Portfolio(instruments or InstrumentRegistry.default())
+        self.instruments = instruments or InstrumentRegistry.default()
+        self.portfolio = Portfolio(self.instruments)
         self.pending = PendingIntents(ack_timeout_s, max_resends)
         self.counts = dict.fromkeys(COUNTS, 0)
         self.origin_ns = (
@@ -188,6 +189,9 @@ class StrategyRunner:
 
     def history(self, symbol: str, last_n: int, end_ns: int | None = None) -> np.ndarray:
         return self.transport.fetch_bars(symbol, last_n, self.last_data_ns + 1 if end_ns is None else end_ns)
+
+    def instrument(self, symbol: str) -> Instrument:
+        return self.instruments.get(symbol)
 
 
 __all__ = ["COUNTS", "StrategyRunner", "Transport"]

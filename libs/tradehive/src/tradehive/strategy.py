@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
+from marketcore.instruments import Instrument
 from marketcore.orders import OrderFilled, OrderSide, OrderType
 
 from tradehive.protocol import OrderAck, Signal
@@ -62,6 +63,11 @@ class StrategyContext(Protocol):
         ending before ``end_ns`` (default: now); empty when none are available."""
         ...
 
+    def instrument(self, symbol: str) -> Instrument:
+        """The instrument traded as ``symbol`` (tick size, size step, default order size); raises
+        ``marketcore.errors.UnknownSymbol`` for a symbol the registry does not hold."""
+        ...
+
 
 class Strategy:
     """Override the callbacks you need. Parameters live in ``params`` (defaults merged with the config) and can
@@ -108,6 +114,13 @@ class Strategy:
         return old
 
     def on_params_changed(self, name: str) -> None: ...
+
+    def order_qty(self, symbol: str) -> float:
+        """The size to trade ``symbol``: the ``qty`` parameter when it is set (> 0), else the instrument's
+        default order size (``Instrument.order_qty``: 10,000 EURUSD, 0.2 BTCUSDT), so one strategy trades a
+        sensible notional on every symbol."""
+        qty = float(self.params.get("qty") or 0.0)
+        return qty if qty > 0 else self.ctx.instrument(symbol).order_qty
 
     def state(self) -> dict[str, Any]:
         return {}

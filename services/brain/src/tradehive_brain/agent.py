@@ -11,7 +11,6 @@ from typing import Any
 import msgspec
 import numpy as np
 from agentcore import Agent, CommunicationError, ConfigError, Message, RemoteError, remote
-from agentcore.remoting import import_object
 from marketcore.bars.timeframe import Timeframe
 from marketcore.errors import MarketcoreError
 from marketcore.orders import OrderFilled
@@ -21,6 +20,7 @@ from tradehive import protocol as p
 from tradehive import series
 from tradehive.eventtime import BrainGate
 from tradehive.latency import Hop, hop_histogram, since_s
+from tradehive.loader import StrategyLoadError, load_strategy_class
 from tradehive.metrics import RoleMetrics
 from tradehive.records import BrainStatus, read_status, to_status
 from tradehive.runner import StrategyRunner
@@ -32,7 +32,9 @@ ORDER_FILLED = p.tag_of(OrderFilled)
 
 
 class BrainConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    strategy: str = "ema_cross"  # a built-in name (ema_cross, regime, tick_echo) or module:Class
+    strategy: str = (
+        "ema_cross"  # a built-in name (ema_cross, regime, tick_echo), module:Class or file.py:Class
+    )
     symbols: list[str] = msgspec.field(default_factory=lambda: ["EURUSD"])
     timeframe: str = "1m"
     price: str = "mid"
@@ -113,11 +115,9 @@ class BrainAgent(Agent):
 
     def _make_strategy(self, cfg: BrainConfig) -> Strategy:
         try:
-            cls = BUILTIN.get(cfg.strategy) or import_object(cfg.strategy)
-        except (ImportError, AttributeError, ValueError) as exc:
-            raise ConfigError(
-                f"unknown strategy {cfg.strategy!r}: not built-in ({sorted(BUILTIN)}) nor importable"
-            ) from exc
+            cls = load_strategy_class(cfg.strategy, BUILTIN)
+        except StrategyLoadError as exc:
+            raise ConfigError(str(exc)) from exc
         try:
             strategy: Strategy = cls(self.runner, dict(cfg.params))
         except (ValueError, TypeError) as exc:

@@ -23,7 +23,8 @@ class _Trend:
 class EmaCross(Strategy):
     """Long when the fast EMA of closes crosses above the slow one, short when below; every entry carries a
     stop-loss and take-profit at ATR multiples; an opposite cross closes the position first. New entries are
-    refused while the gating signal (e.g. ``regime`` from a regime brain) is above ``gate_max``.
+    refused while the gating signal (e.g. ``regime`` from a regime brain) is above ``gate_max``. ``qty`` 0 (the
+    default) trades each symbol's default order size (``Instrument.default_qty``).
 
     Outputs per closed bar: both EMAs, the ATR, and ``atr_stop`` / ``atr_target``: the stop-loss and take-profit an
     entry on that bar in the trend's direction (fast above slow: long) would carry, ``close -/+ sl_atr * atr`` and
@@ -40,7 +41,7 @@ class EmaCross(Strategy):
     output_styles = {"atr_stop": "stop", "atr_target": "target"}
     output_params = ("fast", "slow", "atr", "sl_atr", "tp_atr")
     defaults = {
-        "fast": 12, "slow": 26, "atr": 14, "qty": 10_000.0, "sl_atr": 2.0, "tp_atr": 3.0,
+        "fast": 12, "slow": 26, "atr": 14, "qty": 0.0, "sl_atr": 2.0, "tp_atr": 3.0,
         "gate_signal": "regime", "gate_max": 0.0, "allow_short": True,
     }  # fmt: skip
 
@@ -108,7 +109,7 @@ class EmaCross(Strategy):
             return
         sign = 1.0 if side is OrderSide.BUY else -1.0
         self.ctx.submit(
-            symbol, side, float(self.params["qty"]),
+            symbol, side, self.order_qty(symbol),
             stop_loss=close - sign * float(self.params["sl_atr"]) * atr,
             take_profit=close + sign * float(self.params["tp_atr"]) * atr,
         )  # fmt: skip

@@ -68,7 +68,7 @@ def build(
     symbols = sorted({f.symbol for f in fills})
     page = html.render(
         title, stats, html.equity_png(curves, capital, currency),
-        {s: html.trades_png(s, marks, fills) for s in symbols}, meta or {},
+        {s: html.trades_png(s, marks, fills, trades) for s in symbols}, meta or {},
     )  # fmt: skip
     (out / "report.html").write_text(page)
     return stats

@@ -14,11 +14,12 @@ matplotlib.use("Agg")  # files only: never a window
 import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from tradehive.report.equity import Curve, Marks  # noqa: E402
 from tradehive.report.stats import Stats, drawdown  # noqa: E402
-from tradehive.report.trades import Fill  # noqa: E402
+from tradehive.report.trades import Fill, Trade  # noqa: E402
 
 _COLUMNS = [
     ("scope", "scope", "{}"), ("net_pnl", "net PnL", "{:,.2f}"), ("fees", "fees", "{:,.2f}"),
@@ -50,10 +51,24 @@ def _fmt_cell(key: str, fmt: str, value: object) -> str:
     return fmt.format(value)
 
 
+def _time_axis(ax: Axes) -> None:
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d %H:%M"))  # type: ignore[no-untyped-call]
+    ax.set_xlabel("time (UTC)")
+
+
 def equity_png(curves: Mapping[str, Curve], capital: float, currency: str) -> str:
     fig, (ax, ax_dd) = plt.subplots(2, 1, figsize=(11, 6), sharex=True, height_ratios=[3, 1])
-    for scope, c in curves.items():
-        ax.plot(_dt(c.grid), c.pnl, label=scope, linewidth=2.0 if scope == "total" else 1.0)
+    brains = [s for s in curves if s != "total"]
+    if (
+        len(brains) == 1
+    ):  # one brain: its curve is the total (two identical lines would blend into one colour)
+        c = curves["total"]
+        ax.plot(_dt(c.grid), c.pnl, color="tab:blue", linewidth=1.8, label=f"total ({brains[0]})")
+    else:
+        for scope, c in curves.items():
+            is_total = scope == "total"
+            ax.plot(_dt(c.grid), c.pnl, label=scope, linewidth=2.0 if is_total else 1.0,
+                    **({"color": "black"} if is_total else {}))  # fmt: skip
     ax.axhline(0.0, color="grey", linewidth=0.6)
     ax.set_ylabel(f"PnL ({currency})")
     ax.set_title("Equity (net of fees, marked to market)")
@@ -62,24 +77,36 @@ def equity_png(curves: Mapping[str, Curve], capital: float, currency: str) -> st
     dd = drawdown(total, capital) * 100.0
     ax_dd.fill_between(_dt(total.grid), dd, 0.0, color="tab:red", alpha=0.4)
     ax_dd.set_ylabel("drawdown %")
-    ax_dd.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d %H:%M"))  # type: ignore[no-untyped-call]
+    _time_axis(ax_dd)
     fig.autofmt_xdate()
     return _png(fig)
 
 
-def trades_png(symbol: str, marks: Marks, fills: Sequence[Fill]) -> str:
+def trades_png(symbol: str, marks: Marks, fills: Sequence[Fill], trades: Sequence[Trade] = ()) -> str:
+    """The price with every fill, and each round trip joined entry to exit (green: won, red: lost, net of fees),
+    so entries, exits and outcomes can be told apart where the markers crowd."""
     ts, px = marks[symbol]
     fig, ax = plt.subplots(figsize=(11, 4))
     step = max(1, ts.size // 20000)  # plot at most ~20k points of the price line
     ax.plot(_dt(ts[::step]), px[::step], color="0.4", linewidth=0.7, label=f"{symbol} mid")
-    for side, marker, color, label in ((1, "^", "tab:green", "buy"), (-1, "v", "tab:red", "sell")):
+    own = [t for t in trades if t.symbol == symbol]
+    for won in (True, False):
+        trips = [t for t in own if (t.net_pnl > 0) == won]
+        if not trips:
+            continue
+        xs = _dt(np.array([[t.entry_ns, t.exit_ns] for t in trips], dtype=np.int64)).T
+        ys = np.array([[t.entry_price, t.exit_price] for t in trips]).T
+        lines = ax.plot(xs, ys, color="tab:green" if won else "tab:red", linewidth=1.6, alpha=0.8)
+        lines[0].set_label(f"{'won' if won else 'lost'} ({len(trips)} trades)")
+    for side, marker, color, label in ((1, "^", "tab:blue", "buy"), (-1, "v", "tab:orange", "sell")):
         sel = [f for f in fills if f.symbol == symbol and f.side == side]
         if sel:
             ax.scatter(_dt(np.array([f.ts_ns for f in sel], dtype=np.int64)), [f.price for f in sel],
-                       marker=marker, color=color, s=28, zorder=3, label=f"{label} ({len(sel)})")  # fmt: skip
+                       marker=marker, color=color, s=28, zorder=3, edgecolors="black", linewidths=0.3,
+                       label=f"{label} fill ({len(sel)})")  # fmt: skip
     ax.set_title(f"Trades on price: {symbol}")
-    ax.legend(loc="upper left")
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d %H:%M"))  # type: ignore[no-untyped-call]
+    ax.legend(loc="upper left", fontsize=8)
+    _time_axis(ax)
     fig.autofmt_xdate()
     return _png(fig)
 
