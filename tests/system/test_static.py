@@ -137,6 +137,28 @@ def test_replay_override_mounts_data_read_only() -> None:
     assert feeder["environment"]["TRADEHIVE_FEEDER_DATA_DIR"] == "/data"
 
 
+def test_strategy_override_mounts_the_example_into_the_trend_brain() -> None:
+    """deploy/docker-compose.strategy.yml (docs/strategies.md): the examples directory read-only at /strategies
+    and the brain told the file's path there; the brain config it gives loads the strategy."""
+    import json
+
+    from tradehive.loader import load_strategy_class
+
+    override = ROOT / "deploy" / "docker-compose.strategy.yml"
+    trend = compose_config(COMPOSE_FILE, override)["services"]["brain-trend"]
+    (mount,) = [v for v in trend["volumes"] if v["target"] == "/strategies"]
+    assert mount["read_only"] is True and mount["source"] == str(ROOT / "examples")
+    env = trend["environment"]
+    path, _, cls = env["TRADEHIVE_BRAIN_STRATEGY"].rpartition(":")
+    assert path.startswith("/strategies/")
+    host_ref = f"{mount['source']}/{path.removeprefix('/strategies/')}:{cls}"
+    assert (
+        load_strategy_class(host_ref).name == "bollinger_rsi"
+        and json.loads(env["TRADEHIVE_BRAIN_PARAMS"]) == {}
+    )
+    assert env["TRADEHIVE_BRAIN_SIGNALS_FROM"] == '["brain-regime"]'  # the base service's settings kept
+
+
 def test_test_override_publishes_ephemeral_ports_only() -> None:
     services = compose_config(COMPOSE_FILE, TEST_OVERRIDE)["services"]
     for name, svc in services.items():
