@@ -9,9 +9,14 @@ bench-specific, by subclassing the real agents:
   sleeps in between, like a live adapter); each tick is stamped (``ts`` and ``origin_ns``) with
   ``time.time_ns()`` just before its send: the feeder-receive stamp.
 * :class:`TimedTrader` — the real ``TraderAgent`` (risk, paper venue, portfolio, events) that keeps, per order
-  intent, handler-entry time - origin stamp (re-sends carry no origin and are not counted).
+  intent, its handler-entry time and the data time it decided on (``SubmitOrder.data_ts_ns``: the newest tick
+  the brain had seen); re-sends carry no origin and are not counted.
 
 The router and the brain (built-in ``tick_echo`` strategy: one market order per tick batch) are unmodified.
+The router and brain batch what they drain together (one order may answer several ticks), so latency is read
+per tick: from each tick's feeder stamp to the trader's entry of the first order whose data time reached it
+(:func:`per_tick_latency`); a tick no order reached counts as lost. With one order per tick it is the same
+figure as handler entry - origin stamp.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import Any
 
 import numpy as np
 from agentcore import Message, remote
+from marketcore.orders import decode as decode_order
 from marketcore.schema import TICK_DTYPE
 from tradehive import protocol as p
 from tradehive_brain.agent import BrainAgent
@@ -84,6 +90,11 @@ class PacedFeeder(FeederAgent):
             self._elapsed = time.perf_counter() - self._t0
 
     @remote
+    def stamps(self) -> bytes:
+        """The feeder stamps (``ts``, ns) of the ticks of the last :meth:`pace`, int64 bytes."""
+        return bytes(self._ticks["ts"][: self._sent].tobytes())
+
+    @remote
     def paced_status(self) -> dict[str, Any]:
         seconds = time.perf_counter() - self._t0 if self._pacing else getattr(self, "_elapsed", 0.0)
         dropped = self._channel(p.FEEDER_TICKS).stats.dropped
@@ -96,18 +107,26 @@ class TimedTrader(TraderAgent):
     def on_init(self) -> None:
         super().on_init()
         self.lat: list[int] = []
+        self.intents: list[tuple[int, bytes]] = []  # (handler entry ns, the encoded order): decoded when taken
 
     def on_intent(self, msg: Message) -> Any:
         t = time.time_ns()
-        if msg.origin_ns:
+        if msg.origin_ns and msg.type != p.TYPE_WATERMARK:
             self.lat.append(t - msg.origin_ns)
+            self.intents.append((t, msg.data))
         return super().on_intent(msg)
 
     @remote
     def take_arrivals(self) -> dict[str, Any]:
         out, self.lat = self.lat, []
+        intents, self.intents = self.intents, []
+        arrivals = np.zeros((len(intents), 2), dtype=np.int64)  # (entry ns, data_ts_ns) per order
+        for i, (t, data) in enumerate(intents):
+            cmd = decode_order(data)
+            arrivals[i] = (t, getattr(cmd, "data_ts_ns", 0) or 0)
         return {
             "lat": out,
+            "arrivals": bytes(arrivals.tobytes()),
             "risk_rejected": self.counts["risk_rejected"],
             "duplicates": self.counts["duplicates"],
         }
@@ -117,7 +136,20 @@ class TimedTrader(TraderAgent):
         return len(self.lat)
 
 
-__all__ = ["PacedFeeder", "TimedTrader", "price_path"]
+def per_tick_latency(stamps: np.ndarray, arrivals: np.ndarray) -> np.ndarray:
+    """Per tick (feeder stamp ``stamps[i]``, ns): the trader's entry of the first order whose data time is at or
+    after the tick, minus the stamp (ns); ticks no order reached are left out (they count as lost).
+    ``arrivals``: ``(entry ns, data_ts_ns)`` rows, one per order."""
+    if not arrivals.size or not stamps.size:
+        return np.zeros(0, dtype=np.int64)
+    by_data = arrivals[np.argsort(arrivals[:, 1], kind="stable")]
+    first_after = np.minimum.accumulate(by_data[::-1, 0])[::-1]  # earliest entry among orders at or after
+    idx = np.searchsorted(by_data[:, 1], stamps, side="left")
+    reached = idx < by_data.shape[0]
+    return first_after[idx[reached]] - stamps[reached]
+
+
+__all__ = ["PacedFeeder", "TimedTrader", "per_tick_latency", "price_path"]
 
 
 class _Profiled:

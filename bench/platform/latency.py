@@ -16,6 +16,7 @@ from typing import Any
 import msgspec
 import numpy as np
 import Pyro5.api
+import serpent
 from agentcore import naming
 from agentcore.launcher import AgentSpec, Launcher, NameServerSpec, RestartPolicy, Topology
 
@@ -70,14 +71,19 @@ def summarise(rate: float, published: int, seconds: float, brain: dict[str, Any]
               extra: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
     """Latency percentiles in µs from the trader's samples (handler entry - origin stamp, ns)."""
     lat = np.asarray(trader["lat"], dtype=np.int64)
-    orders = int(lat.size)
-    pct = (lambda q: float(np.percentile(lat, q)) / 1e3) if orders else (lambda q: math.nan)
+    reached = int(lat.size)  # ticks that reached the trader as an order (per tick) or orders (one per tick)
+    pct = (lambda q: float(np.percentile(lat, q)) / 1e3) if reached else (lambda q: math.nan)
     return {
         "rate": rate, "published": published, "send_rate": published / seconds if seconds else 0.0,
-        "brain_orders_sent": brain["orders_sent"], "orders": orders,
-        "loss_pct": 100.0 * (1.0 - orders / published) if published else math.nan,
+        "brain_orders_sent": brain["orders_sent"], "orders": int(trader.get("order_count", reached)),
+        "loss_pct": 100.0 * (1.0 - reached / published) if published else math.nan,
         "p50_us": pct(50), "p90_us": pct(90), "p99_us": pct(99), "max_us": pct(100), **extra,
     }  # fmt: skip
+
+
+def _raw(data: Any) -> bytes:
+    """Bytes from a Pyro reply (serpent sends them as a base64 dict)."""
+    return data if isinstance(data, bytes) else serpent.tobytes(data)
 
 
 def brain_counts(status: dict[str, Any]) -> dict[str, int]:
@@ -140,6 +146,16 @@ class Pipeline:
                 return now - t0
             time.sleep(0.05)
 
+    def _per_tick(self, trader: dict[str, Any]) -> dict[str, Any]:
+        """The tradehive pipeline: latency per tick (to the first order that saw it), not per order."""
+        if "arrivals" not in trader:
+            return trader
+        from ac_pipeline import per_tick_latency
+
+        stamps = np.frombuffer(_raw(self.feeder.stamps()), dtype=np.int64)
+        arrivals = np.frombuffer(_raw(trader["arrivals"]), dtype=np.int64).reshape(-1, 2)
+        return {**trader, "lat": per_tick_latency(stamps, arrivals), "order_count": int(arrivals.shape[0])}
+
     def measure(self, rate: float, seconds: float) -> dict[str, Any]:
         n = max(200, int(rate * seconds))
         b0 = brain_counts(self.brain.status())
@@ -150,7 +166,7 @@ class Pipeline:
         drain = self._settle(n)
         cpu = {f"cpu_us_per_tick_{name}": (cpu_seconds(pid) - cpu0[name]) / max(1, st["sent"]) * 1e6
                for name, pid in self.pids.items()}  # fmt: skip
-        trader = self.trader.take_arrivals()
+        trader = self._per_tick(self.trader.take_arrivals())
         b1 = brain_counts(self.brain.status())
         brain = {k: b1[k] - b0[k] for k in b0}
         extra = {"drain_s": drain, "gaps": self._gaps() - g0, "resends": brain["resends"],

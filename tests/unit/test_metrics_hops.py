@@ -98,8 +98,8 @@ def test_router_observes_feeder_to_router_and_forwards_origin_on_ticks_and_bars(
     origin = T - 500_000
     first = ticks([10 * MINUTE + 1, 10 * MINUTE + 2])
     second = ticks([11 * MINUTE + 5])  # closes the 10th minute's bar
-    router.on_ticks(msg("tick.EURUSD", first, sent_ns=T - 120_000, origin_ns=origin - 7, seq=1))
-    router.on_ticks(msg("tick.EURUSD", second, sent_ns=T - 80_000, origin_ns=origin, seq=2))
+    router.on_ticks([msg("tick.EURUSD", first, sent_ns=T - 120_000, origin_ns=origin - 7, seq=1)])
+    router.on_ticks([msg("tick.EURUSD", second, sent_ns=T - 80_000, origin_ns=origin, seq=2)])
     assert hop(router, Hop.FEEDER_TO_ROUTER) == pytest.approx(200e-6)
     assert hop(router, Hop.FEEDER_TO_ROUTER, "count") == 2
     out = sent.on(p.ROUTER_MARKET)
@@ -160,7 +160,7 @@ def test_switch_off_makes_role_metrics_no_ops(clock: None, monkeypatch: pytest.M
     router = RouterAgent("router", config=RouterConfig(timeframes=["1m"], prices=["bid"]))
     sent = offline(router)
     router.on_init()
-    router.on_ticks(msg("tick.EURUSD", ticks([MINUTE]), sent_ns=T - 120_000, origin_ns=T - 1))
+    router.on_ticks([msg("tick.EURUSD", ticks([MINUTE]), sent_ns=T - 120_000, origin_ns=T - 1)])
     assert hop(router, Hop.FEEDER_TO_ROUTER, "count") is None
     reg = router.metrics.registry
     assert (

@@ -45,10 +45,10 @@ def test_sequence_gap_is_backfilled_from_feeder_history() -> None:
         router.request = fake_request  # type: ignore[method-assign]
         router.send = lambda alias, data, topic="", type_="", **kw: sent.append((topic, data)) or True  # type: ignore[method-assign]
         router.recovery.add_feeder("feeder")
-        router.on_ticks(msg(1, everything[0:10]))
+        router.on_ticks([msg(1, everything[0:10])])
         third = msg(3, everything[20:30])  # message 2 (ticks 11..20) was lost
         router.on_gap("feeder.ticks", third, 1)  # what agentcore's channel calls first
-        router.on_ticks(third)
+        router.on_ticks([third])
         metrics = router.engine.metrics
         assert metrics.gaps.total() == 1 and metrics.backfilled.total() == 10
         assert router.extra_status()["sequence_gaps"] == 1 and router.extra_status()["backfilled_ticks"] == 10

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from agentcore import Agent, CommunicationError, Message, Refused
+from agentcore import Agent, CommunicationError, Message, Refused, batch_handler
 from marketcore.bars import warmup as warmup_kernels
 from tradehive import protocol as p
 from tradehive.flow import FlowReporter
@@ -16,6 +16,7 @@ from tradehive.metrics import RoleMetrics
 from tradehive.records import to_status
 from tradehive.routing.config import RouterConfig
 from tradehive.routing.engine import REJECT_REASONS, HistoryRequestError, RouterEngine, RouterMetrics
+from tradehive.routing.runs import TickRuns
 from tradehive.routing.recovery import StreamRecovery
 
 
@@ -81,16 +82,23 @@ class RouterAgent(Agent):
             symbol = p.parse_tick_topic(msg.topic)
             self.recovery.on_gap(msg.sender, symbol, msg.seq, last, msg.data, msg.origin_ns)
 
-    def on_ticks(self, msg: Message) -> None:
-        self._hop.observe(since_s(msg.sent_ns, time.time_ns()))
-        symbol, ticks = p.parse_tick_topic(msg.topic), msg.data
-        if not self.engine.is_ticks(ticks) or self.recovery.skip_live(msg.sender, symbol, msg.seq):
-            return
-        if symbol not in self.engine.books:
-            self.recovery.on_first_ticks(msg.sender, symbol, msg.seq, ticks)
-        last = self.engine.ingest_live(symbol, ticks, msg.origin_ns)
-        if self.flow is not None and last is not None:
-            self.flow.report(last, symbol)
+    @batch_handler
+    def on_ticks(self, msgs: list[Message]) -> None:
+        """The tick messages drained in one loop turn: one engine call per symbol (bars, ticks out, watermark)."""
+        now, recovery, engine, observe = time.time_ns(), self.recovery, self.engine, self._hop.observe
+        runs = TickRuns()
+        for msg in msgs:
+            observe(since_s(msg.sent_ns, now))
+            symbol, ticks = p.parse_tick_topic(msg.topic), msg.data
+            if not engine.is_ticks(ticks) or recovery.skip_live(msg.sender, symbol, msg.seq):
+                continue
+            if symbol not in engine.books:
+                recovery.on_first_ticks(msg.sender, symbol, msg.seq, ticks)
+            runs.add(symbol, ticks, msg.origin_ns)
+        for symbol, ticks, origin_ns in runs.items():
+            last = engine.ingest_live(symbol, ticks, origin_ns)
+            if self.flow is not None and last is not None:
+                self.flow.report(last, symbol)
 
     def on_history(self, msg: Message) -> Any:
         try:
