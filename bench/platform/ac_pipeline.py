@@ -98,7 +98,14 @@ class PacedFeeder(FeederAgent):
     def paced_status(self) -> dict[str, Any]:
         seconds = time.perf_counter() - self._t0 if self._pacing else getattr(self, "_elapsed", 0.0)
         dropped = self._channel(p.FEEDER_TICKS).stats.dropped
-        return {"pacing": self._pacing, "sent": self._sent, "seconds": seconds, "dropped": dropped}
+        last = int(self._ticks["ts"][self._sent - 1]) if self._sent else 0
+        return {
+            "pacing": self._pacing,
+            "sent": self._sent,
+            "seconds": seconds,
+            "dropped": dropped,
+            "last_stamp": last,
+        }
 
 
 class TimedTrader(TraderAgent):
@@ -107,7 +114,9 @@ class TimedTrader(TraderAgent):
     def on_init(self) -> None:
         super().on_init()
         self.lat: list[int] = []
-        self.intents: list[tuple[int, bytes]] = []  # (handler entry ns, the encoded order): decoded when taken
+        self.intents: list[
+            tuple[int, bytes]
+        ] = []  # (handler entry ns, the encoded order): decoded when taken
 
     def on_intent(self, msg: Message) -> Any:
         t = time.time_ns()
@@ -134,6 +143,11 @@ class TimedTrader(TraderAgent):
     @remote
     def arrived(self) -> int:
         return len(self.lat)
+
+    @remote
+    def newest_data_ns(self) -> int:
+        """The data time of the last order in (0: none): the pipeline has drained once it reaches the last tick."""
+        return int(getattr(decode_order(self.intents[-1][1]), "data_ts_ns", 0) or 0) if self.intents else 0
 
 
 def per_tick_latency(stamps: np.ndarray, arrivals: np.ndarray) -> np.ndarray:

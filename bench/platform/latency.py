@@ -132,13 +132,16 @@ class Pipeline:
                 return st  # type: ignore[no-any-return]
             time.sleep(0.05)
 
-    def _settle(self, expect: int) -> float:
+    def _settle(self, expect: int, last_stamp: int = 0) -> float:
+        """Until ``expect`` orders arrived (the relays: one per tick) or, the tradehive pipeline (``last_stamp``:
+        its orders answer batches), an order decided on the last tick; or no order came for a while."""
         t0 = time.monotonic()
         last, since = -1, t0
         while True:
             n = self.trader.arrived()
             now = time.monotonic()
-            if n >= expect or now - t0 > SETTLE_CAP_S:
+            done = self.trader.newest_data_ns() >= last_stamp if last_stamp else n >= expect
+            if done or now - t0 > SETTLE_CAP_S:
                 return now - t0
             if n != last:
                 last, since = n, now
@@ -163,7 +166,7 @@ class Pipeline:
         cpu0 = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
         self.feeder.pace(rate, n)
         st = self._wait_paced()
-        drain = self._settle(n)
+        drain = self._settle(n, int(st.get("last_stamp", 0)))
         cpu = {f"cpu_us_per_tick_{name}": (cpu_seconds(pid) - cpu0[name]) / max(1, st["sent"]) * 1e6
                for name, pid in self.pids.items()}  # fmt: skip
         trader = self._per_tick(self.trader.take_arrivals())

@@ -13,7 +13,7 @@ from agentcore import Message
 from agentcore.sockets import is_batch_handler
 from marketcore.schema import TICK_DTYPE
 from tradehive import protocol as p
-from tradehive.routing.runs import TickRuns
+from tradehive.routing.runs import TickRuns, join
 from tradehive_router.agent import RouterAgent, RouterConfig
 
 MINUTE = 60_000_000_000
@@ -111,3 +111,10 @@ def test_tick_runs_keep_arrival_order_and_the_earliest_non_zero_origin() -> None
     runs.add("A", ticks([2]), 10)
     got = [(s, list(t["ts"]), o) for s, t, o in runs.items()]
     assert got == [("B", [5, 6], 20), ("A", [1, 2], 10)] and len(runs) == 2
+
+
+def test_join_equals_concatenate_even_for_strided_parts() -> None:
+    whole = ticks([1, 2, 3, 4, 5, 6])
+    parts = [whole[:2], whole[2:3], whole[3:][::2]]  # the last one strided
+    got = join(parts)
+    assert got.dtype == TICK_DTYPE and got.tobytes() == np.concatenate(parts).tobytes()

@@ -12,7 +12,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import msgspec
 import Pyro5.api
@@ -35,13 +35,22 @@ from agentcore.monitor import SocketMonitor
 from agentcore.registrar import Registrar
 from agentcore.remoting import idempotent_methods, import_object, remote
 from agentcore.settings import AgentSettings, NoConfig
-from agentcore.sockets import PATTERNS, PEER, RECEIVING, Channel, Handler, TopicHandlers, check_pattern
+from agentcore.sockets import (
+    PATTERNS,
+    PEER,
+    RECEIVING,
+    BatchHandler,
+    Channel,
+    Handler,
+    TopicHandlers,
+    check_pattern,
+)
 from agentcore.wire import Message
 
 if TYPE_CHECKING:
     from agentcore.security import CurveFabric
 
-HandlerSpec = Handler | str | Mapping[str, Handler | str] | None
+HandlerSpec = Handler | BatchHandler | str | Mapping[str, Handler | BatchHandler | str] | None
 MAX_POLL_MS = 100
 
 
@@ -142,10 +151,10 @@ class Agent:
         table = handler if isinstance(handler, Mapping) else {"": handler}
         return TopicHandlers({prefix: self._resolve_handler(h) for prefix, h in table.items()})
 
-    def _resolve_handler(self, handler: Handler | str) -> Handler:
+    def _resolve_handler(self, handler: Handler | BatchHandler | str) -> Handler:
         """A callable, a method name of this agent, or ``module:function`` (called as ``function(agent, msg)``)."""
         if callable(handler):
-            return handler
+            return cast(Handler, handler)  # a batch handler is told apart by its mark (sockets.batch_handler)
         if ":" in handler:
             try:
                 return functools.partial(import_object(handler), self)

