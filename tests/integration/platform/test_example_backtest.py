@@ -40,6 +40,7 @@ def report(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=200, env=os.environ.copy())
     assert res.returncode == 0, res.stderr[-3000:]
     print(f"example backtest: {time.monotonic() - t0:.1f} s wall")
+    (out / "stdout.txt").write_text(res.stdout)  # the comparison table
     return out
 
 
@@ -61,6 +62,8 @@ def test_backtest_of_the_example_file_trades_and_reports(report: Path) -> None:
     assert stats["meta"]["strategy"] == EXAMPLE and stats["meta"]["params"] == "max_bars=20"
     assert stats["stats"][0]["trades"] > 0
     assert (report / "report.html").is_file() and (report / "trades.csv").is_file()
+    table = (report / "stdout.txt").read_text()  # printed to a pipe: every cell whole, not cut to 80 columns
+    assert "max_bars=20" in table and f"{stats['stats'][0]['net_pnl']:,.2f}" in table and "…" not in table
 
 
 # -- the HTML report in a real browser ---------------------------------------------------------------------------

@@ -329,7 +329,8 @@ def backtest(
             f"{s.fees:,.2f}", f"{s.total_return:.3%}", "-" if s.sharpe is None else f"{s.sharpe:.2f}",
             f"{s.max_drawdown:.3%}", str(s.trades), "-" if s.win_rate is None else f"{s.win_rate:.0%}", str(where),
         )  # fmt: skip
-    Console().print(table)
+    # off a terminal (a log, CI, a pipe) rich assumes 80 columns and cuts every cell to "(defa…"; give it room
+    Console(width=None if sys.stdout.isatty() else 1000).print(table)
 
 
 @app.command("prom-sd")
