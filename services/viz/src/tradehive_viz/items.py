@@ -44,6 +44,7 @@ class _ChunkedBars(pg.GraphicsObject):
         self._pictures: dict[tuple[int, int], QtGui.QPicture] = {}
         self._merged: dict[int, np.ndarray] = {}  # merge level -> merged closed bars
         self._bounds = QtCore.QRectF()
+        self._closed_extent: tuple[float, float] | None = None  # of the closed bars; None: compute again
         self.recorded = 0  # pictures recorded (benchmarks and tests read it)
         self.dropped = 0  # cached pictures invalidated by changed closed bars
         self.setFlag(self.GraphicsItemFlag.ItemUsesExtendedStyleOption)
@@ -52,6 +53,11 @@ class _ChunkedBars(pg.GraphicsObject):
     def invalidate_from(self, index: int | None) -> None:
         """Closed bars from ``index`` on changed (None: only the forming bar changed)."""
         if index is not None:
+            if index <= 0 or self._closed_extent is None:
+                self._closed_extent = None
+            else:  # appended (or the last replaced): widen by the changed bars only (bounds need only contain)
+                lo, hi = self._y_extent(self.series.bars[index:])
+                self._closed_extent = min(self._closed_extent[0], lo), max(self._closed_extent[1], hi)
             if index <= 0:
                 self.dropped += len(self._pictures)
                 self._pictures.clear()
@@ -65,13 +71,25 @@ class _ChunkedBars(pg.GraphicsObject):
         self.update()
 
     def _update_bounds(self) -> None:
+        """The bounds from the closed bars' extent (computed once per change of closed bars, not per tick: a
+        scan of 100k bars) and the forming bar's; a geometry change only when they moved."""
         s = self.series
         n = len(s) + (1 if s.forming is not None else 0)
-        lo, hi = self._y_extent()
-        self.prepareGeometryChange()
-        self._bounds = QtCore.QRectF(-1.0, lo, n + 2.0, max(hi - lo, 1e-12)) if n else QtCore.QRectF()
+        if self._closed_extent is None:
+            self._closed_extent = self._y_extent(s.bars)
+        lo, hi = self._closed_extent
+        if s.forming is not None:
+            f_lo, f_hi = self._y_extent(s.forming.reshape(1))
+            lo, hi = min(lo, f_lo), max(hi, f_hi)
+        if not math.isfinite(lo) or not math.isfinite(hi):
+            lo, hi = 0.0, 1.0
+        bounds = QtCore.QRectF(-1.0, lo, n + 2.0, max(hi - lo, 1e-12)) if n else QtCore.QRectF()
+        if bounds != self._bounds:
+            self.prepareGeometryChange()
+            self._bounds = bounds
 
-    def _y_extent(self) -> tuple[float, float]:
+    def _y_extent(self, bars: np.ndarray) -> tuple[float, float]:
+        """(low, high) drawn for ``bars`` (inf, -inf when empty)."""
         raise NotImplementedError
 
     def boundingRect(self) -> QtCore.QRectF:  # noqa: N802 - Qt's name
@@ -133,9 +151,10 @@ class _ChunkedBars(pg.GraphicsObject):
 class CandleItem(_ChunkedBars):
     """OHLC candles: wick from low to high, body from open to close; up (close >= open) green, down red."""
 
-    def _y_extent(self) -> tuple[float, float]:
-        rng = self.series.y_range(0, len(self.series) + 1)
-        return rng if rng is not None else (0.0, 1.0)
+    def _y_extent(self, bars: np.ndarray) -> tuple[float, float]:
+        if not bars.size:
+            return math.inf, -math.inf
+        return float(bars["low"].min()), float(bars["high"].max())
 
     def draw(self, p: QtGui.QPainter, bars: np.ndarray, xs: np.ndarray, width: float) -> None:
         o, h, lo, c = bars["open"], bars["high"], bars["low"], bars["close"]
@@ -178,8 +197,8 @@ class VolumeItem(_ChunkedBars):
     def field(self) -> str:
         return self._field()
 
-    def _y_extent(self) -> tuple[float, float]:
-        return 0.0, max(self.series.volume_max(0, len(self.series), self.field), 1.0)
+    def _y_extent(self, bars: np.ndarray) -> tuple[float, float]:
+        return 0.0, max(float(bars[self.field].max()) if bars.size else 0.0, 1.0)
 
     def draw(self, p: QtGui.QPainter, bars: np.ndarray, xs: np.ndarray, width: float) -> None:
         v = bars[self.field].astype(np.float64)
