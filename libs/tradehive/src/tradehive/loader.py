@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tradehive.errors import TradehiveError
-from tradehive.strategy import Strategy
+from tradehive.strategy import Strategy, StrategyContext
 
 
 class StrategyLoadError(TradehiveError):
@@ -104,6 +104,17 @@ def load_strategy_class(ref: str, builtin: Mapping[str, type[Strategy]] | None =
     return obj
 
 
+def make_strategy(ref: str, builtin: Mapping[str, type[Strategy]], ctx: StrategyContext,
+                  params: Mapping[str, Any]) -> Strategy:  # fmt: skip
+    """The strategy ``ref`` names (:func:`load_strategy_class`) on ``ctx`` with ``params``;
+    :class:`StrategyLoadError` when it cannot be loaded or refuses its parameters."""
+    cls = load_strategy_class(ref, builtin)
+    try:
+        return cls(ctx, dict(params))
+    except (ValueError, TypeError) as exc:
+        raise StrategyLoadError(f"strategy {ref!r}: {exc}") from exc
+
+
 def check_params(cls: type[Strategy], params: Mapping[str, Any]) -> None:
     """Raise :class:`StrategyLoadError` for a parameter the strategy does not declare in ``defaults``."""
     unknown = sorted(set(params) - set(cls.defaults))
@@ -113,4 +124,11 @@ def check_params(cls: type[Strategy], params: Mapping[str, Any]) -> None:
         )
 
 
-__all__ = ["StrategyLoadError", "check_params", "is_file_ref", "load_strategy_class", "resolve"]
+__all__ = [
+    "StrategyLoadError",
+    "check_params",
+    "is_file_ref",
+    "load_strategy_class",
+    "make_strategy",
+    "resolve",
+]

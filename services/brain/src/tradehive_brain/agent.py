@@ -20,11 +20,10 @@ from tradehive import protocol as p
 from tradehive import series
 from tradehive.eventtime import BrainGate
 from tradehive.latency import Hop, hop_histogram, since_s
-from tradehive.loader import StrategyLoadError, load_strategy_class
+from tradehive.loader import StrategyLoadError, make_strategy
 from tradehive.metrics import RoleMetrics
 from tradehive.records import BrainStatus, read_status, to_status
 from tradehive.runner import StrategyRunner
-from tradehive.strategy import Strategy
 
 from tradehive_brain.strategies import BUILTIN
 
@@ -63,7 +62,10 @@ class BrainAgent(Agent):
         tf_ns = Timeframe.parse(cfg.timeframe).ns
         self.runner = StrategyRunner(self.name, session, self, trades=bool(cfg.trader), timeframe_ns=tf_ns,
                                      ack_timeout_s=cfg.ack_timeout_s, max_resends=cfg.max_resends)  # fmt: skip
-        self.strategy = self._make_strategy(cfg)
+        try:
+            self.strategy = make_strategy(cfg.strategy, BUILTIN, self.runner, cfg.params)
+        except StrategyLoadError as exc:
+            raise ConfigError(str(exc)) from exc
         self.runner.attach(self.strategy)
         m = RoleMetrics(self)
         self._c_orders = m.counter("tradehive_brain_orders_total", "Order intents by outcome.", ["outcome"])
@@ -112,17 +114,6 @@ class BrainAgent(Agent):
         self.runner.warming_up = False
         self.strategy.on_start()
         self.every(0.5, self._resend_unacked)
-
-    def _make_strategy(self, cfg: BrainConfig) -> Strategy:
-        try:
-            cls = load_strategy_class(cfg.strategy, BUILTIN)
-        except StrategyLoadError as exc:
-            raise ConfigError(str(exc)) from exc
-        try:
-            strategy: Strategy = cls(self.runner, dict(cfg.params))
-        except (ValueError, TypeError) as exc:
-            raise ConfigError(f"strategy {cfg.strategy!r}: {exc}") from exc
-        return strategy
 
     # -- sockets -> runner ----------------------------------------------------------------------------------
     def on_bar_msg(self, msg: Message) -> None:
@@ -194,18 +185,15 @@ class BrainAgent(Agent):
 
     def fetch_bars(self, symbol: str, last_n: int, end_ns: int) -> np.ndarray:
         cfg: BrainConfig = self.config
-        req = p.BarHistoryRequest(
-            symbol=symbol, timeframe=cfg.timeframe, price=cfg.price, end_ns=end_ns, last_n=last_n
-        )
+        req = p.BarHistoryRequest(symbol=symbol, timeframe=cfg.timeframe, price=cfg.price, end_ns=end_ns,
+                                  last_n=last_n)  # fmt: skip
         try:
-            reply = self.request("history", p.encode(req), timeout=5.0)
-        except RemoteError as exc:  # refused: the router holds nothing for it yet
-            self.log.info("no bar history", symbol=symbol, reply=str(exc))
+            bars: np.ndarray = self.request("history", p.encode(req), timeout=5.0)
+        except CommunicationError as exc:  # RemoteError: refused, the router holds nothing for it yet
+            (self.log.info if isinstance(exc, RemoteError) else self.log.warning)(
+                "no bar history", symbol=symbol, error=str(exc)
+            )
             return np.empty(0, BAR_DTYPE)
-        except CommunicationError as exc:
-            self.log.warning("bar history unavailable", symbol=symbol, error=str(exc))
-            return np.empty(0, BAR_DTYPE)
-        bars: np.ndarray = reply
         return bars
 
     # -- indicator outputs (tradehive.series) ----------------------------------------------------------------
