@@ -296,12 +296,18 @@ def test_atr_levels_drawn_equal_a_recomputation_and_follow_a_parameter(viz, stac
     assert long_.sum() > 5 and short.sum() > 5
     assert (stop[long_] < c[long_]).all() and (target[long_] > c[long_]).all()
     assert (stop[short] > c[short]).all() and (target[short] < c[short]).all()
-    # drawn: one dash per candle in view, across the candle holding the bar, at the recomputed level
+    # drawn: a step per candle in view, flat across the candle holding the bar, at the recomputed level; joined
+    # to the next only on the same side of the close (the line breaks where the trend turned)
     for k, want in zip(keys, (want_stop, want_target), strict=True):
         x, y = chart.indicators[k][1].getData()
         assert x is not None and x.size >= 20 and x.size % 2 == 0
         centre = (x[0::2] + x[1::2]) / 2
-        assert np.allclose(x[1::2] - x[0::2], 0.9) and np.array_equal(y[0::2], y[1::2])
+        assert np.allclose(x[1::2] - x[0::2], 1.0) and np.array_equal(y[0::2], y[1::2])
+        _, _, connect = chart.level_segments(*k)
+        assert isinstance(connect, np.ndarray) and connect[0::2].all()
+        closes = chart.series.bars["close"][np.clip(centre.round().astype(int), 0, len(chart.series) - 1)]
+        sides = np.sign(closes - y[0::2])
+        assert np.array_equal(connect[1:-1:2], sides[1:] == sides[:-1])
         idx = np.asarray(chart.series.index_of(ts))
         drawn = dict(zip(centre.round().astype(int).tolist(), y[0::2].tolist(), strict=True))
         checked = 0

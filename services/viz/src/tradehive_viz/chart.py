@@ -23,9 +23,8 @@ FOREGROUND = "#b2b5be"
 FOLLOW_BARS = 150  # candles in view in follow mode (unless the user zoomed)
 MAX_SUBS = 6  # brains' sub-panes shown at once (more share the last)
 OVERLAY_COLORS = ("#f5c542", "#42a5f5", "#ab47bc", "#ff7043", "#66bb6a", "#ec407a", "#26c6da", "#d4e157")
-LEVEL_COLORS = {"stop": "#ff8a80", "target": "#b9f6ca"}  # light red / mint: apart from the candles' colours
-LEVEL_DASH = 0.45  # a level's dash spans its candle +/- this (candles are 0.8 wide)
-MAX_DASHED = 600  # more candles in view: levels drawn as a line (dashes would be narrower than ~2 px)
+LEVEL_COLORS = {"stop": "#ff5252", "target": "#69f0ae"}  # brighter than the candles' colours, dashed
+MAX_STEPPED = 600  # more candles in view: levels drawn as a plain line (steps would be narrower than ~2 px)
 
 
 def fmt_time(ts_ns: int, utc: bool, seconds: bool = True) -> str:
@@ -337,13 +336,15 @@ class ChartView(pg.GraphicsLayoutWidget):
     # -- brain outputs -------------------------------------------------------------------------------------------
     def indicator(self, brain: str, name: str, pane: str, style: str = "line") -> IndicatorSeries:
         """The series of a brain's output, created with its curve on first use. ``style`` ``stop``/``target``:
-        a level per bar, drawn as a dash across each candle in view (see :meth:`level_segments`)."""
+        a level per bar, drawn as a step line over the candles in view (see :meth:`level_segments`)."""
         key = (brain, name)
         entry = self.indicators.get(key)
         if entry is None:
             self.styles[key] = style
             if style in LEVEL_COLORS:
-                curve = pg.PlotDataItem(pen=pg.mkPen(LEVEL_COLORS[style], width=2), name=f"{brain}.{name}")
+                pen = pg.mkPen(LEVEL_COLORS[style], width=1.5, style=QtCore.Qt.PenStyle.DashLine)
+                curve = pg.PlotDataItem(pen=pen, name=f"{brain}.{name}")
+                curve.setZValue(-1)  # behind the candles: a level crossing a candle never hides its body
             else:
                 color = OVERLAY_COLORS[len(self.indicators) % len(OVERLAY_COLORS)]
                 curve = pg.PlotDataItem(
@@ -380,20 +381,33 @@ class ChartView(pg.GraphicsLayoutWidget):
         frac = np.clip((ts - starts[idx]) / tf_ns, 0.0, 0.999)
         return idx.astype(np.float64) + frac, series.values[keep]
 
-    def level_segments(self, brain: str, name: str) -> tuple[np.ndarray, np.ndarray, str]:
-        """What a level series draws for the candles in view: (x, y, connect). Up to ``MAX_DASHED`` candles, one
-        dash per bar (point pairs ``x -/+ LEVEL_DASH`` at its value, ``connect="pairs"``): a stop that jumps to
-        the other side of the price when the trend turns draws no line across the candles. More candles in view:
-        a line through the values (``finite``: broken where there is none)."""
+    def level_segments(self, brain: str, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | str]:
+        """What a level series draws for the candles in view: (x, y, connect). Up to ``MAX_STEPPED`` candles, a
+        step line: flat across each bar (its candle, or its share of the candle for a brain on shorter bars),
+        joined to the next bar's level only while both sit on the same side of the price (a stop below the close
+        is a long's; when the trend turns and the stop jumps to the other side the line breaks instead of cutting
+        across the candles). More candles in view: a line through the values (``finite``)."""
         x, y = self.indicator_points(brain, name)
         i0, i1 = self._view_window()
         a, b = np.searchsorted(x, [i0 - 1, i1 + 1])
-        x, y = np.floor(x[a:b]), y[a:b]  # the candle holding each bar
-        if i1 - i0 > MAX_DASHED:
+        x, y = x[a:b], y[a:b]
+        if i1 - i0 > MAX_STEPPED:
             return x, y, "finite"
         keep = np.isfinite(y)
         x, y = x[keep], y[keep]
-        return np.column_stack([x - LEVEL_DASH, x + LEVEL_DASH]).ravel(), np.repeat(y, 2), "pairs"
+        steps = np.diff(x)
+        steps = steps[steps > 0]
+        step = min(1.0, float(steps.min())) if steps.size else 1.0  # < 1: the brain's bars are shorter
+        left, right = x - 0.5, x - 0.5 + step
+        closes = self.series.bars["close"]
+        if self.series.forming is not None:
+            closes = np.append(closes, self.series.forming["close"])
+        idx = np.clip(np.floor(x).astype(np.int64), 0, max(closes.size - 1, 0))
+        side = np.sign(closes[idx] - y) if closes.size else np.zeros(y.size)
+        join = (side[1:] == side[:-1]) & (np.abs(left[1:] - right[:-1]) < 0.01 * step)
+        connect = np.ones(2 * x.size, dtype=bool)
+        connect[1::2] = np.append(join, False)
+        return np.column_stack([left, right]).ravel(), np.repeat(y, 2), connect
 
     def _view_window(self) -> tuple[int, int]:
         x0, x1 = self.price.vb.viewRange()[0]
