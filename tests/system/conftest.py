@@ -290,11 +290,14 @@ def _stacks(images: dict[str, str]) -> Iterator[Callable[..., Stack]]:
     stacks: list[Stack] = []
     env_dir = tempfile.TemporaryDirectory(prefix="th-sys-env-")
 
-    def make(replay: bool = False, env: dict[str, str] | None = None) -> Stack:
+    def make(
+        replay: bool = False, env: dict[str, str] | None = None, overrides: tuple[Path, ...] = ()
+    ) -> Stack:
+        """``overrides``: more compose files, applied after the test override (ports, environment)."""
         project = f"th-sys-{uuid.uuid4().hex[:8]}"
         env_file = Path(env_dir.name) / f"{project}.env"
         env_file.write_text("".join(f"{k}={v}\n" for k, v in (env or {}).items()))
-        files = [COMPOSE_FILE, *([REPLAY_FILE] if replay else []), TEST_OVERRIDE]
+        files = [COMPOSE_FILE, *([REPLAY_FILE] if replay else []), TEST_OVERRIDE, *overrides]
         stack = Stack(context=ROOT, compose_file_name=[str(f) for f in files], env_file=str(env_file),
                       wait=True, project=project)  # fmt: skip
         stacks.append(stack)

@@ -28,7 +28,7 @@ from agentcore.settings import FABRIC_PREFIX, AgentSettings, from_env
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
 BASE = K8S / "base"
-OVERLAYS = {"dev": "tradehive-dev", "replay": "tradehive-replay"}  # overlay -> namespace
+OVERLAYS = {"dev": "tradehive-dev", "replay": "tradehive-replay", "attach": "tradehive-dev"}  # -> namespace
 PROMETHEUS_K8S = ROOT / "deploy" / "prometheus" / "prometheus.k8s.yml"
 # Oldest Kubernetes minor still in wide use, and the newest the package knows.
 K8S_VERSIONS = ("1.30.0", kubernetes_validate.latest_version())
@@ -551,3 +551,40 @@ def test_replay_overlay_mounts_the_data_read_only() -> None:
         if sts["metadata"]["name"] != "feeder":
             (other,) = sts["spec"]["template"]["spec"]["containers"]
             assert "/data" not in {m["mountPath"] for m in other.get("volumeMounts", [])}
+
+
+def test_attach_overlay_advertises_what_port_forward_forwards() -> None:
+    """Each agent's ``host`` listener names the local ports that port-forward.sh forwards to its Pyro port, its
+    HTTP port and the container port of each alias (``zmq-<alias>``); the other agent settings are the dev
+    overlay's; the same host ports as deploy/docker-compose.yml."""
+    from agentcore.settings import Listener
+
+    script = (K8S / "overlays" / "attach" / "port-forward.sh").read_text()
+    forwards = {
+        m[1]: {int(local): int(remote) for local, remote in re.findall(r"(\d+):(\d+)", m[2])}
+        for m in re.finditer(r"^fwd pod/([a-z-]+)-0 (.*)$", script, re.M)
+    }
+    assert "fwd svc/nameserver 9090:9090" in script
+    docs, dev = render("attach"), render("dev")
+    compose = yaml.safe_load((ROOT / "deploy" / "docker-compose.yml").read_text())["services"]
+    assert {s["metadata"]["name"] for s in agent_sets(docs)} == set(forwards)
+    for sts in agent_sets(docs):
+        name = sts["metadata"]["name"]
+        (c,) = sts["spec"]["template"]["spec"]["containers"]
+        full = effective_env(docs, sts, c)
+        listener = from_env(AgentSettings, FABRIC_PREFIX, full).advertise_networks["host"]
+        assert listener.host == "127.0.0.1"
+        fwd = forwards[name]
+        assert fwd[listener.pyro_port] == named_port(c, "pyro") and fwd[listener.http_port] == named_port(
+            c, "http"
+        )
+        assert {alias: fwd[port] for alias, port in listener.ports.items()} == {
+            alias: named_port(c, f"zmq-{alias}") for alias in listener.ports
+        }
+        assert set(fwd) == {listener.pyro_port, listener.http_port, *listener.ports.values()}
+        (dev_c,) = by_kind_name(dev, "StatefulSet", name)["spec"]["template"]["spec"]["containers"]
+        before = effective_env(dev, by_kind_name(dev, "StatefulSet", name), dev_c)
+        assert {k: v for k, v in full.items() if k != "AGENTCORE_ADVERTISE_NETWORKS"} == before
+        raw = compose[name]["environment"]["AGENTCORE_ADVERTISE_NETWORKS"]
+        in_compose = json.loads(raw.replace("${TRADEHIVE_ADVERTISE_ADDR:-127.0.0.1}", "127.0.0.1"))["host"]
+        assert listener == Listener(**in_compose), f"{name}: compose and the cluster advertise other ports"
