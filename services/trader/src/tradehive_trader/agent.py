@@ -11,7 +11,8 @@ import time
 from typing import Any
 
 import msgspec
-from agentcore import Agent, Message, remote
+import numpy as np
+from agentcore import Agent, Message, batch_handler, remote
 from marketcore.errors import MarketcoreError
 from marketcore.execution import Ack, ExecutionSettings, build_engine
 from marketcore.orders import (
@@ -86,9 +87,23 @@ class TraderAgent(Agent):
         self.gate = TraderGate(self, cfg.sync_brains, self.engine.on_ticks, p.TRADER_EVENTS,
                                max_hold_s=cfg.sync_max_hold_s, flow_to=cfg.flow_to)  # fmt: skip
 
-    def on_ticks(self, msg: Message) -> None:
-        self._hop_quote.observe(since_s(msg.sent_ns, time.time_ns()))
-        self.gate.on_ticks(p.parse_tick_topic(msg.topic), msg.data, msg.origin_ns)
+    @batch_handler
+    def on_ticks(self, msgs: list[Message]) -> None:
+        """Every tick message waiting (natural batching): one call per symbol with its ticks in arrival order
+        (the sequencer and the venue see exactly the rows they would one message at a time; the engine looks
+        at every row only while something rests on the symbol, else at the newest quote)."""
+        first = msgs[0]
+        self._hop_quote.observe(since_s(first.sent_ns, time.time_ns()))  # the oldest of the batch
+        if len(msgs) == 1:
+            self.gate.on_ticks(p.parse_tick_topic(first.topic), first.data, first.origin_ns)
+            return
+        by_symbol: dict[str, list[Message]] = {}
+        for m in msgs:
+            if m.data.size:
+                by_symbol.setdefault(p.parse_tick_topic(m.topic), []).append(m)
+        for symbol, ms in by_symbol.items():
+            ticks = ms[0].data if len(ms) == 1 else np.concatenate([m.data for m in ms])
+            self.gate.on_ticks(symbol, ticks, ms[-1].origin_ns)
 
     def on_intent(self, msg: Message) -> Any:
         """ROUTER handler: the return value (an OrderAck) goes back to the brain that sent the intent."""

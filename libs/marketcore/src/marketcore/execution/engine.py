@@ -291,7 +291,7 @@ class ExecutionEngine:
             if b.symbol == symbol and self.emulator.disarm(b.parent_id):
                 self.counts["bracket_cancels"] += 1
                 self._record(Disarmed(b.parent_id))
-        for o in self.tracker.open_orders(symbol):
+        for o in self.tracker.open_children(symbol):
             if o.parent_id is not None:
                 self.counts["bracket_cancels"] += 1
                 cancel = CancelOrder(o.client_order_id, symbol, now)

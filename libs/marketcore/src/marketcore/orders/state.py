@@ -38,13 +38,17 @@ class OrderStatus(enum.Enum):
     REJECTED = "REJECTED"
     EXPIRED = "EXPIRED"
 
+    _terminal: bool  # set per member below: the hot path reads an attribute, not an Enum hash + set lookup
+
     @property
     def is_terminal(self) -> bool:
-        return self in TERMINAL
+        return self._terminal
 
 
 S = OrderStatus
 TERMINAL: Final = frozenset({S.FILLED, S.CANCELLED, S.REJECTED, S.EXPIRED})
+for _s in OrderStatus:
+    _s._terminal = _s in TERMINAL
 ALLOWED: Final[dict[OrderStatus, frozenset[OrderStatus]]] = {
     S.NEW: frozenset({S.SUBMITTED, S.REJECTED}),  # REJECTED: refused before sending (pre-trade risk)
     S.SUBMITTED: frozenset({S.ACCEPTED, S.REJECTED}),
@@ -84,7 +88,7 @@ class Order:
 
     @property
     def is_open(self) -> bool:
-        return not self.status.is_terminal
+        return not self.status._terminal
 
     def transition(self, to: OrderStatus) -> None:
         if to not in ALLOWED[self.status]:

@@ -36,6 +36,7 @@ class OrderTracker:
         # every order not yet seen terminal (a superset of the open ones: pruned when listed; a terminal order
         # never reopens), so open_orders() costs O(open) instead of O(every order ever tracked)
         self._maybe_open: dict[ClientOrderId, Order] = {}
+        self._maybe_open_children: dict[ClientOrderId, Order] = {}  # the same for bracket children only
         self.duplicates = 0
         self.unknown_events = 0
 
@@ -73,6 +74,7 @@ class OrderTracker:
                 order.mark_submitted()
                 self._orders[child_id] = order
                 self._maybe_open[child_id] = order
+                self._maybe_open_children[child_id] = order
                 return order
         raise OrderError(f"{child_id} is not a bracket child of {parent_id}")
 
@@ -91,6 +93,16 @@ class OrderTracker:
         for cid in closed:
             del self._maybe_open[cid]
         return [o for o in self._maybe_open.values() if symbol is None or o.command.symbol == symbol]
+
+    def open_children(self, symbol: str | None = None) -> list[Order]:
+        """Bracket children (SL/TP held by the venue) not in a final state: O(open children), so closing a
+        position does not scan every open order."""
+        live = self._maybe_open_children
+        if not live:
+            return []
+        for cid in [cid for cid, o in live.items() if not o.is_open]:
+            del live[cid]
+        return [o for o in live.values() if symbol is None or o.command.symbol == symbol]
 
     def orders(self) -> list[Order]:
         """Every order tracked, open or final, in tracking order."""
