@@ -49,7 +49,9 @@ class TraderAgent(Agent):
 
     def on_init(self) -> None:
         cfg: TraderConfig = self.config
-        self.engine = build_engine(cfg, self.name, emit=self._publish, on_error=self.report_error)
+        # an order filled on arrival publishes no order_accepted: its order_filled implies it (docs/wire-format.md)
+        self.engine = build_engine(cfg, self.name, emit=self._publish, on_error=self.report_error,
+                                   fold_accepts=True)  # fmt: skip
         self.counts, n, m = self.engine.counts, self.name, RoleMetrics(self)
         self._c_events = m.counter("tradehive_trader_order_events_total", "Order events.", ["event"])
         self._c_fills = m.counter("tradehive_trader_fills_total", "Fills.", ["symbol"])

@@ -41,6 +41,7 @@ from marketcore.instruments import InstrumentRegistry
 from marketcore.orders.messages import (
     CancelOrder,
     ClientOrderId,
+    OrderAccepted,
     OrderEvent,
     OrderFilled,
     OrderRejected,
@@ -92,6 +93,7 @@ class ExecutionEngine:
         emit: EmitFn | None = None,
         on_error: ErrorFn | None = None,
         recent_events: int = 50,
+        fold_accepts: bool = False,
     ) -> None:
         self.venue, self.instruments, self.risk, self.clock = venue, instruments, risk, clock
         self.journal = journal
@@ -110,6 +112,9 @@ class ExecutionEngine:
         self._depth = 0
         self._check_gross = not math.isinf(risk.limits.max_gross_notional)
         self.recovered = 0  # journal records replayed at start (``recover``)
+        # an order the venue fills in the step that accepted it: its OrderAccepted is applied and journaled but
+        # not emitted (the first OrderFilled implies it: one message fewer per order on the trader's stream)
+        self.fold_accepts = fold_accepts
 
     # -- inputs ---------------------------------------------------------------------------------------------
     def submit(self, cmd: SubmitOrder, origin_ns: int = 0) -> Ack:
@@ -317,6 +322,8 @@ class ExecutionEngine:
         if self.journal is not None:
             self.journal.commit()
         out, self._out = self._out, []
+        if self.fold_accepts and len(out) > 1:
+            out = _fold_accepts(out)
         for ev, origin in out:
             self._emit(ev, origin)
 
@@ -465,6 +472,15 @@ class ExecutionEngine:
 def _num(v: float) -> float | None:
     """JSON has no NaN: an unknown value (no mark yet, a flat position's average) is null."""
     return None if math.isnan(v) else v
+
+
+def _fold_accepts(out: list[tuple[OrderEvent, int]]) -> list[tuple[OrderEvent, int]]:
+    """``out`` without the OrderAccepted of orders (not bracket children) that a fill in ``out`` follows."""
+    filled = {ev.client_order_id for ev, _ in out if type(ev) is OrderFilled}
+    if not filled:
+        return out
+    return [(ev, o) for ev, o in out
+            if not (type(ev) is OrderAccepted and ev.parent_id is None and ev.client_order_id in filled)]  # fmt: skip
 
 
 def _raise(where: str, exc: BaseException) -> None:

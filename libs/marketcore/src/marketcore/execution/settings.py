@@ -70,6 +70,7 @@ def build_engine(
     on_error: ErrorFn | None = None,
     clock: Clock | None = None,
     instruments: InstrumentRegistry | None = None,
+    fold_accepts: bool = False,
 ) -> ExecutionEngine:
     """The engine for ``settings``; with a ``data_dir`` its journal is ``<data_dir>/<name>.journal`` and the
     books are rebuilt from it (``engine.recovered`` records). Call ``engine.reconcile()`` before trading."""
@@ -82,7 +83,7 @@ def build_engine(
     venue = make_venue(settings.venue, context)
     engine = ExecutionEngine(venue, instruments, RiskEngine(settings.risk_limits(), instruments, clock), clock,
                              journal=journal, emit=emit, on_error=on_error,
-                             recent_events=settings.recent_events)  # fmt: skip
+                             recent_events=settings.recent_events, fold_accepts=fold_accepts)  # fmt: skip
     engine.recovered = engine.recover()
     return engine
 
