@@ -61,9 +61,9 @@ class TimedTrader(TraderAgent):
         self.last_quote_ns = 0
         self.quotes_seen = 0
 
-    def on_ticks(self, msg: Message) -> None:
-        super().on_ticks(msg)
-        self.quotes_seen += int(msg.data.size)
+    def on_ticks(self, msgs: list[Message]) -> None:  # a batch of tick messages (natural batching)
+        super().on_ticks(msgs)
+        self.quotes_seen += sum(int(m.data.size) for m in msgs)
         self.last_quote_ns = time.time_ns()
 
     def on_intent(self, msg: Message) -> Any:

@@ -132,7 +132,7 @@ def test_trader_observes_brain_to_trader_tick_to_order_and_venue(clock: None) ->
     trader = TraderAgent("trader")
     sent = offline(trader)
     trader.on_init()
-    trader.on_ticks(msg("tick.EURUSD", ticks([T - 2_000_000]), sent_ns=T - 30_000, origin_ns=T - 60_000))
+    trader.on_ticks([msg("tick.EURUSD", ticks([T - 2_000_000]), sent_ns=T - 30_000, origin_ns=T - 60_000)])
     assert hop(trader, Hop.ROUTER_TO_TRADER) == pytest.approx(30e-6)
     cmd = SubmitOrder(
         client_order_id="b-1", symbol="EURUSD", side=OrderSide.BUY, qty=1000.0, ts_ns=T - 40_000

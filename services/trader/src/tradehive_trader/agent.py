@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 import numpy as np
 from agentcore import Agent, Message, batch_handler, remote
+from agentcore.sockets import Handler
 from marketcore.errors import MarketcoreError
 from marketcore.execution import Ack, ExecutionSettings, build_engine
 from marketcore.orders import (
@@ -79,7 +80,7 @@ class TraderAgent(Agent):
         self.bind("ROUTER", p.TRADER_ORDERS, handler=self.on_intent)
         self.connect(
             f"{cfg.router}.{p.ROUTER_MARKET}",
-            handler={p.TICK_PREFIX: self.on_ticks},
+            handler={p.TICK_PREFIX: cast("Handler", batch_handler(self.on_ticks))},  # every tick waiting
             alias="market",
             timeout=30.0,
         )
@@ -89,7 +90,6 @@ class TraderAgent(Agent):
         self.gate = TraderGate(self, cfg.sync_brains, self.engine.on_ticks, p.TRADER_EVENTS,
                                max_hold_s=cfg.sync_max_hold_s, flow_to=cfg.flow_to)  # fmt: skip
 
-    @batch_handler
     def on_ticks(self, msgs: list[Message]) -> None:
         """Every tick message waiting (natural batching): one call per symbol with its ticks in arrival order
         (the sequencer and the venue see exactly the rows they would one message at a time; the engine looks
