@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 import numpy as np
-from agentcore import Agent, CommunicationError, ConfigError, Message, RemoteError, remote
+from agentcore import Agent, CommunicationError, ConfigError, Message, RemoteError, batch_handler, remote
 from marketcore.bars.timeframe import Timeframe
 from marketcore.errors import MarketcoreError
 from marketcore.orders import OrderFilled
@@ -90,8 +90,9 @@ class BrainAgent(Agent):
                                          signals_alias=p.BRAIN_SIGNALS)  # fmt: skip
         bar_topics = [p.bar_topic(cfg.timeframe, s, cfg.price) for s in self.symbols]
         tick_topics = [p.tick_topic(s) for s in self.symbols] if self.strategy.wants_ticks else []
-        market: dict[str, Any] = {b: self.on_bar_msg for b in bar_topics}
-        market.update({k: self.on_tick_msg for k in tick_topics})
+        # every market message waiting, as one batch: stale forming bars skipped, the hop observed once
+        on_market = batch_handler(self.on_market)
+        market: dict[str, Any] = {t: on_market for t in [*bar_topics, *tick_topics]}
         if gate is not None:
             market = gate.market(bar_topics, tick_topics)
         self.connect(f"{cfg.router}.{p.ROUTER_MARKET}", handler=market, alias="market", timeout=t)
@@ -116,8 +117,25 @@ class BrainAgent(Agent):
         self.every(0.5, self._resend_unacked)
 
     # -- sockets -> runner ----------------------------------------------------------------------------------
+    def on_market(self, msgs: list[Message]) -> None:
+        """The bars and ticks waiting on the market socket, in order (natural batching). Every closed bar and
+        every tick message is still handed over (one decision each); a forming bar is skipped when a newer one
+        of the same topic is in the batch (the strategy sees the newest forming state once per batch)."""
+        self._hop.observe(since_s(msgs[0].sent_ns, time.time_ns()))  # the oldest of the batch
+        newest: dict[str, int] | None = None
+        if len(msgs) > 1:
+            newest = {m.topic: i for i, m in enumerate(msgs) if m.type == p.TYPE_BAR_PARTIAL}
+        for i, msg in enumerate(msgs):
+            if msg.topic.startswith(p.TICK_PREFIX):
+                self.runner.ticks(p.parse_tick_topic(msg.topic), msg.data, msg.origin_ns)
+            elif newest is None or msg.type != p.TYPE_BAR_PARTIAL or newest[msg.topic] == i:
+                self._bar(msg)
+
     def on_bar_msg(self, msg: Message) -> None:
         self._hop.observe(since_s(msg.sent_ns, time.time_ns()))
+        self._bar(msg)
+
+    def _bar(self, msg: Message) -> None:
         t0 = time.perf_counter()
         symbol = p.parse_bar_topic(msg.topic).symbol
         self.runner.bars(
