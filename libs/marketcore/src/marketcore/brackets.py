@@ -10,6 +10,8 @@ by a venue.
 from __future__ import annotations
 
 import msgspec
+import numpy as np
+import numpy.typing as npt
 
 from marketcore.errors import OrderError
 from marketcore.orders.messages import ClientOrderId, OrderSide, OrderType, SubmitOrder
@@ -89,6 +91,33 @@ class BracketEmulator:
                     )
                 )
         return orders
+
+
+def first_touch(
+    brackets: list[EmulatedBracket], bid: npt.NDArray[np.float64], ask: npt.NDArray[np.float64]
+) -> int:
+    """The first row of a quote batch at which :meth:`BracketEmulator.on_quote` would fire one of ``brackets``
+    (same rules as ``_touched``), ``len(bid)`` if none."""
+    first = int(bid.size)
+    for b in brackets:
+        side = bid if b.position_side is OrderSide.BUY else ask
+        hit = np.zeros(first, dtype=bool)
+        if b.stop_loss is not None:
+            hit |= (
+                side[:first] <= b.stop_loss
+                if b.position_side is OrderSide.BUY
+                else side[:first] >= b.stop_loss
+            )
+        if b.take_profit is not None:
+            hit |= (
+                side[:first] >= b.take_profit
+                if b.position_side is OrderSide.BUY
+                else side[:first] <= b.take_profit
+            )
+        hits = np.flatnonzero(hit)
+        if hits.size:
+            first = int(hits[0])
+    return first
 
 
 def _touched(b: EmulatedBracket, bid: float, ask: float) -> str:

@@ -23,7 +23,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from marketcore.brackets import BracketEmulator
+from marketcore.brackets import BracketEmulator, first_touch
 from marketcore.clock import Clock, DataClock
 from marketcore.errors import MarketcoreError, OrderError
 from marketcore.execution.journal import (
@@ -115,6 +115,9 @@ class ExecutionEngine:
         # an order the venue fills in the step that accepted it: its OrderAccepted is applied and journaled but
         # not emitted (the first OrderFilled implies it: one message fewer per order on the trader's stream)
         self.fold_accepts = fold_accepts
+        # a venue that scans a quote batch vectorised (the paper venue): busy batches skip the rows that cannot
+        # cause anything
+        self._scan_venue = hasattr(venue, "first_event") and hasattr(venue, "quote_mask")
 
     # -- inputs ---------------------------------------------------------------------------------------------
     def submit(self, cmd: SubmitOrder, origin_ns: int = 0) -> Ack:
@@ -157,10 +160,44 @@ class ExecutionEngine:
             return
         self.counts["quotes"] += n
         if n > 1 and (self.venue.busy(symbol) or self.emulator.has_armed(symbol)):
-            rows = ticks.tolist()
+            if self._scan_venue:
+                self._on_busy_ticks(symbol, ticks, origin_ns)
+            else:  # a venue that cannot scan a batch: every row
+                self.on_quotes(symbol, ticks.tolist(), origin_ns)
         else:
-            rows = ticks[-1:].tolist()
-        self.on_quotes(symbol, rows, origin_ns)
+            self.on_quotes(symbol, ticks[-1:].tolist(), origin_ns)
+
+    def _on_busy_ticks(self, symbol: str, ticks: np.ndarray, origin_ns: int) -> None:
+        """Orders or brackets live on ``symbol``: the rows where something can happen are found vectorised
+        (``venue.first_event``, ``first_touch``) and only those go through ``on_quotes``, each preceded by the
+        row the venue would hold as its quote by then, so events, prices and times are exactly those of feeding
+        every row; the batch ends on the venue's last quote and the newest row (marks, the engine's quote)."""
+        ts, bid, ask = ticks["ts"], ticks["bid"], ticks["ask"]
+        nobid = ~np.isfinite(bid)
+        if nobid.any():  # a trade print: bid = ask = last (as on_quotes)
+            last = ticks["last"]
+            bid, ask = np.where(nobid, last, bid), np.where(nobid, last, ask)
+        venue: Any = self.venue
+        n, start = int(ts.size), 0
+        while start < n:
+            t, b, a = ts[start:], bid[start:], ask[start:]
+            taken = venue.quote_mask(symbol, t, b, a)
+            cut = len(t)
+            if self.venue.busy(symbol):
+                cut = venue.first_event(symbol, t, b, a, taken)
+            armed = [x for x in self.emulator.armed if x.symbol == symbol]
+            if armed:
+                cut = first_touch(armed, b[:cut], a[:cut])
+            held = np.flatnonzero(taken[:cut])
+            rows = [int(held[-1])] if held.size else []
+            if cut < len(t):
+                rows.append(cut)
+            elif not rows or rows[-1] != cut - 1:
+                rows.append(cut - 1)
+            if isinstance(self.clock, DataClock):  # where feeding every row would have taken it
+                self.clock.advance(int(t[: cut + 1].max()))
+            self.on_quotes(symbol, ticks[[start + r for r in rows]].tolist(), origin_ns)
+            start += cut + 1
 
     def on_quotes(self, symbol: str, rows: Iterable[tuple[Any, ...]], origin_ns: int = 0) -> None:
         """Rows ``(ts, bid, ask, last, volume)`` in time order. A ``DataClock`` is advanced to each row's time

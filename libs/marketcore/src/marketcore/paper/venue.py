@@ -37,6 +37,8 @@ import heapq
 from dataclasses import dataclass, field
 
 import msgspec
+import numpy as np
+import numpy.typing as npt
 
 from marketcore.clock import Clock, WallClock
 from marketcore.errors import OrderError, UnknownSymbol, VenueError
@@ -216,6 +218,49 @@ class PaperVenue:
     def busy(self, symbol: str) -> bool:
         """True while ``symbol`` has orders in flight (latency) or resting: every quote matters then."""
         return bool(self._pending.get(symbol)) or bool(self._working.get(symbol))
+
+    # ------------------------------------------------------------------------------ batches (vectorised)
+    def quote_mask(self, symbol: str, ts: npt.NDArray[np.int64], bid: npt.NDArray[np.float64],
+                   ask: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:  # fmt: skip
+        """Which rows of a batch ``on_quote`` would take as the symbol's quote, fed one by one: valid, and not
+        older than the newest valid one before it (``bad_quotes``/``stale_quotes`` otherwise)."""
+        valid = np.isfinite(bid) & np.isfinite(ask) & (bid > 0) & (ask > 0)
+        last = self._quotes.get(symbol)
+        floor = np.iinfo(np.int64).min if last is None else last.ts_ns
+        newest = np.maximum.accumulate(np.where(valid, ts, np.iinfo(np.int64).min))
+        before = np.empty_like(newest)
+        before[0] = floor
+        np.maximum(newest[:-1], floor, out=before[1:])
+        taken: npt.NDArray[np.bool_] = valid & (ts >= before)
+        return taken
+
+    def first_event(self, symbol: str, ts: npt.NDArray[np.int64], bid: npt.NDArray[np.float64],
+                    ask: npt.NDArray[np.float64], taken: npt.NDArray[np.bool_]) -> int:  # fmt: skip
+        """The first row of a batch (``taken``: :meth:`quote_mask`) at which ``on_quote`` could cause an event
+        for ``symbol`` (an arrival due, a resting order marketable or triggered, a GTD expiry), ``len(ts)`` if
+        none: fed one by one, the rows before it would change nothing but the venue's last quote.
+        Conservative: a row it names may still cause nothing."""
+        n = int(ts.size)
+        first = n
+        pending = self._pending.get(symbol)
+        if pending:
+            first = _first(taken & (ts >= pending[0].arrival_ns), first)
+        for w in self._working.get(symbol, {}).values():
+            if w.fresh:
+                return _first(taken, first)
+            cmd, buy = w.cmd, w.cmd.side is OrderSide.BUY
+            if cmd.type is OrderType.MARKET:
+                hit = np.ones(n, dtype=bool)
+            elif cmd.type is OrderType.STOP:
+                assert cmd.stop_price is not None
+                hit = ask >= cmd.stop_price if buy else bid <= cmd.stop_price
+            else:
+                assert cmd.limit_price is not None
+                hit = ask <= cmd.limit_price if buy else bid >= cmd.limit_price
+            if cmd.expire_ns is not None:
+                hit = hit | (ts >= cmd.expire_ns)
+            first = _first(taken & hit & (ts > w.active_after_ts), first)
+        return first
 
     def open_orders(self, symbol: str | None = None) -> list[VenueOrder]:
         """Working orders, then new orders still in flight (latency: no venue order id yet)."""
@@ -487,3 +532,9 @@ def make_paper_venue(context: VenueContext) -> PaperVenue:
     venue = PaperVenue(config, context.instruments, context.clock, context.store)
     venue.restore()  # its book as journaled (nothing without a store)
     return venue
+
+
+def _first(mask: npt.NDArray[np.bool_], below: int) -> int:
+    """The first True index of ``mask`` before ``below`` (else ``below``)."""
+    hits = np.flatnonzero(mask[:below])
+    return int(hits[0]) if hits.size else below
