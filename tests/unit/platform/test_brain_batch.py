@@ -96,3 +96,26 @@ def test_market_batch_keeps_every_decision_and_skips_stale_forming_bars() -> Non
     assert count == 1
     brain.on_market([_msg(part, p.TYPE_BAR_PARTIAL, _bar(M, 5.0), 8)])  # alone in its batch: handed over
     assert rec.seen[-1] == ("partial", 5)
+
+
+@pytest.mark.timeout(30)
+def test_ack_and_event_batches_reach_the_runner() -> None:
+    from marketcore.orders import Liquidity, OrderFilled, OrderSide, VenueOrderId
+    from marketcore.orders import encode as encode_order
+    from tradehive_brain.agent import BrainAgent, BrainConfig
+
+    brain = BrainAgent("brain", config=BrainConfig(strategy="tick_echo", symbols=["EURUSD"], warmup_bars=0))
+    offline(brain)
+    brain.on_init()
+    cids = [brain.runner.submit("EURUSD", OrderSide.BUY, 1.0) for _ in range(2)]
+    assert all(cids) and len(brain.runner.pending) == 2
+    acks = [Message("", "b", "order_ack", "trader", i + 1, 0,
+                    p.encode(p.OrderAck(str(c), True)), 0, 0) for i, c in enumerate(cids)]  # fmt: skip
+    brain.on_acks(acks)
+    assert len(brain.runner.pending) == 0 and brain.runner.counts["acks"] == 2
+    fill = OrderFilled(cids[0], VenueOrderId("V1"), "F1", "EURUSD", OrderSide.BUY, 1.1, 1.0, 0.0,  # type: ignore[arg-type]
+                       Liquidity.TAKER, 5)  # fmt: skip
+    log = Message("exec.trader", "b", "submit_order", "trader", 1, 0, b"not decoded", 0, 0)
+    filled = Message("exec.trader", "b", "order_filled", "trader", 2, 0, encode_order(fill), 0, 0)
+    brain.on_exec_msgs([log, filled])  # the order log entry is passed over undecoded; the fill is applied
+    assert brain.runner.counts["fills"] == 1 and brain.runner.position("EURUSD") == 1.0

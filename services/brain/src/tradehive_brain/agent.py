@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 import numpy as np
 from agentcore import Agent, CommunicationError, ConfigError, Message, RemoteError, batch_handler, remote
+from agentcore.sockets import Handler
 from marketcore.bars.timeframe import Timeframe
 from marketcore.errors import MarketcoreError
 from marketcore.orders import OrderFilled
@@ -102,12 +103,15 @@ class BrainAgent(Agent):
             self.connect(f"{other}.{p.BRAIN_SIGNALS}", handler=signals, alias=f"signals.{other}", timeout=t)
         if cfg.trader:
             self.connect(
-                f"{cfg.trader}.{p.TRADER_ORDERS}", handler=self.on_ack_msg, alias="orders", timeout=t
+                f"{cfg.trader}.{p.TRADER_ORDERS}",
+                handler=cast("Handler", batch_handler(self.on_acks)),
+                alias="orders",
+                timeout=t,
             )
-            events = (
+            events: dict[str, Any] = (
                 gate.events(p.exec_topic(cfg.trader))
                 if gate
-                else {p.exec_topic(cfg.trader): self.on_exec_msg}
+                else {p.exec_topic(cfg.trader): batch_handler(self.on_exec_msgs)}
             )
             self.connect(f"{cfg.trader}.{p.TRADER_EVENTS}", handler=events, alias="events", timeout=t)
         if gate is not None:
@@ -163,6 +167,17 @@ class BrainAgent(Agent):
             return
         if isinstance(sig, p.Signal):
             self.runner.signal(sig, msg.origin_ns)
+
+    def on_acks(self, msgs: list[Message]) -> None:
+        """The acks waiting (natural batching: one handler call, not one per ack)."""
+        for msg in msgs:
+            self.on_ack_msg(msg)
+
+    def on_exec_msgs(self, msgs: list[Message]) -> None:
+        """The trader's events waiting: only fills concern the strategy (the order log and the rest pass)."""
+        for msg in msgs:
+            if msg.type == ORDER_FILLED:
+                self.on_exec_msg(msg)
 
     def on_ack_msg(self, msg: Message) -> None:
         ack = p.decode(msg.data)
