@@ -21,6 +21,13 @@ def test_target_for_parses_the_metrics_tag() -> None:
     assert promsd.target_for("x", {"metrics:http://noport/metrics"}) is None
 
 
+def test_target_for_a_network_uses_its_metrics_tag() -> None:
+    tags = {"role:router", "metrics:http://router:9100/metrics", "metrics@host:http://127.0.0.1:9102/metrics"}
+    outside, inside = promsd.target_for("router", tags, "host"), promsd.target_for("router", tags, "internal")
+    assert outside is not None and outside.targets == ["127.0.0.1:9102"]
+    assert inside is not None and inside.targets == ["router:9100"]
+
+
 def test_write_if_changed_is_atomic_and_idempotent(tmp_path: Path) -> None:
     out = tmp_path / "sd" / "targets.json"
     text = promsd.render([promsd.TargetGroup(["h:1"], {"agent": "a", "role": "r"})])

@@ -33,7 +33,8 @@ def test_internal_tags_are_read_as_before_and_ignore_other_networks() -> None:
 def test_a_served_network_gives_its_endpoints_and_uri_only() -> None:
     assert naming.endpoints_for(TAGS, "host") == {"market": ("PUB", "tcp://127.0.0.1:9620")}
     assert naming.agent_uri(URI, TAGS, "host") == "PYRO:agent.router@127.0.0.1:9202"
-    assert naming.network_tags(TAGS, "metrics", "host") == ["http://127.0.0.1:9102/metrics"]
+    assert naming.metrics_url(TAGS, "host") == "http://127.0.0.1:9102/metrics"
+    assert naming.metrics_url(TAGS, "internal") == "http://router:9100/metrics"
     assert naming.serves_network(TAGS, "host") and not naming.serves_network(TAGS, "vpn")
 
 

@@ -28,7 +28,7 @@ def agent_rows(ns_host: str, ns_port: int, timeout: float = 1.0) -> list[dict[st
             "name": name,
             "role": naming.tag_value(meta, naming.ROLE_PREFIX) or "?",
             "address": uri.split("@", 1)[-1],
-            "metrics": _metrics_url(meta),
+            "metrics": naming.metrics_url(meta),
             "endpoints": {a: f"{p}@{e}" for a, (p, e) in naming.endpoints_for(meta).items()},
         }
         try:
@@ -40,12 +40,6 @@ def agent_rows(ns_host: str, ns_port: int, timeout: float = 1.0) -> list[dict[st
             row.update(state=f"unreachable ({type(exc).__name__})")
         rows.append(row)
     return rows
-
-
-def _metrics_url(meta: set[str]) -> str:
-    net = naming.default_network()
-    found = naming.network_tags(meta, "metrics", net) if net != naming.INTERNAL else []
-    return found[0] if found else naming.tag_value(meta, naming.METRICS_PREFIX) or ""
 
 
 class Agents(dict[str, Any]):

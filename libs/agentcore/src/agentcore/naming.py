@@ -56,6 +56,14 @@ def agent_uri(uri: str, tags: Iterable[str], network: str | None = None) -> str:
     return found[0] if found else uri
 
 
+def metrics_url(tags: Iterable[str], network: str | None = None) -> str:
+    """The agent's metrics URL on ``network``: its ``metrics@<net>:`` tag, else its ``metrics:`` tag ('' if none)."""
+    tags = list(tags)
+    net = network or default_network()
+    found = network_tags(tags, "metrics", net) if net != INTERNAL else []
+    return found[0] if found else tag_value(tags, METRICS_PREFIX) or ""
+
+
 def lookup_uri(ns: Pyro5.api.Proxy, name: str, network: str | None = None) -> str:
     """The Pyro URI of the agent registered as ``name`` on ``network`` (NamingError when unknown)."""
     uri, meta = ns.lookup(name, return_metadata=True)

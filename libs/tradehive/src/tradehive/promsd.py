@@ -35,10 +35,11 @@ class TargetGroup(msgspec.Struct, frozen=True, order=True):
     labels: dict[str, str]
 
 
-def target_for(name: str, tags: Iterable[str]) -> TargetGroup | None:
-    """The scrape target of one registration; None when it advertises no usable metrics URL."""
+def target_for(name: str, tags: Iterable[str], network: str | None = None) -> TargetGroup | None:
+    """The scrape target of one registration, as reached from ``network`` (default ``AGENTCORE_NETWORK``: a
+    Prometheus on the host of a compose stack scrapes the published ports); None without a usable metrics URL."""
     tags = list(tags)
-    url = naming.tag_value(tags, naming.METRICS_PREFIX)
+    url = naming.metrics_url(tags, network)
     if not url:
         return None
     parts = urlsplit(url)
