@@ -35,6 +35,7 @@ def _engine(scan: bool, venue_brackets: bool, latency: int) -> tuple[ExecutionEn
     eng = ExecutionEngine(venue, INST, RiskEngine(RiskLimits(), INST), clock,
                           emit=lambda ev, origin: out.append(ev))  # fmt: skip
     eng._scan_venue = scan
+    eng.scan_min_rows = 2  # every busy batch of 2 rows or more scanned
     return eng, out
 
 
