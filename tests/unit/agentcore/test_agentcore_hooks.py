@@ -80,3 +80,37 @@ def test_refused_is_an_error_reply_not_a_handler_failure(ctx: zmq.Context[Any]) 
         (wire.KIND_ERROR, "unknown symbol 'XYZ'"), (wire.KIND_MSGPACK, "ok"), (wire.KIND_ERROR, "RuntimeError: boom")
     ]  # fmt: skip
     assert chan.stats.handler_errors == 1 and [type(e) for e in errors] == [RuntimeError]
+
+
+@pytest.mark.timeout(20)
+def test_a_router_handler_answers_later_and_each_peer_gets_its_own(ctx: zmq.Context[Any]) -> None:
+    """``reply_later``: a ROUTER handler returns None (nothing sent), the answers go out later, in any order,
+    each to the dealer that asked; outside a handler it is an error."""
+    from agentcore.errors import ConfigError
+
+    router = ctx.socket(zmq.ROUTER)
+    router.bind("inproc://later")
+    dealers = {}
+    for who in ("d1", "d2"):
+        d = dealers[who] = ctx.socket(zmq.DEALER)
+        d.connect("inproc://later")
+    held: list[tuple[Any, Any]] = []
+    chan: Channel
+
+    def handler(msg: wire.Message) -> Any:
+        held.append((msg.data, chan.reply_later()))
+        return None
+
+    chan = Channel(router, "orders", "ROUTER", SocketStats("orders", "ROUTER"), "trader",
+                   TopicHandlers({"": handler}), lambda *_: None)  # fmt: skip
+    for who, d in dealers.items():
+        d.send_multipart(wire.encode("", who, sender=who, seq=1))
+    assert drain_until(chan, router, 2) == 2
+    assert all(not d.poll(100) for d in dealers.values())  # nothing answered yet
+    for data, reply in reversed(held):
+        assert reply(f"ack {data}")
+    for who, d in dealers.items():
+        assert d.poll(2000)
+        assert wire.decode(d.recv_multipart()).data == f"ack {who}"
+    with pytest.raises(ConfigError):
+        chan.reply_later()

@@ -68,6 +68,7 @@ def test_trader_gate_without_brains_takes_decisions_without_error():
 
     released: list[str] = []
     gate = TraderGate(_Agent(), [], lambda s, t, o: released.append(s), "events")
-    gate.on_decision("brain-trend", "EURUSD", 1_000)
+    ran: list[str] = []
+    gate.on_decision("brain-trend", "EURUSD", 1_000, "c-1", lambda: ran.append("c-1"))
     gate.on_watermark("brain-trend", "EURUSD", 2_000)
-    assert sent == [] and released == []
+    assert sent == [] and released == [] and ran == ["c-1"]  # run at once

@@ -329,6 +329,11 @@ class Agent:
         """
         return self._channel(alias).send(data, topic, type_, origin_ns=origin_ns)
 
+    def reply_later(self, alias: str) -> Callable[[Any], bool]:
+        """Inside the handler of the ROUTER socket ``alias``: a function that answers the request being handled
+        later, from the loop (a timer, another handler); the handler returns None so that nothing is sent now."""
+        return self._channel(alias).reply_later()
+
     def request(self, alias: str, data: Any, timeout: float = 2.0, type_: str = "") -> Any:
         """Ask a REP peer and wait (the loop waits too) for the answer; raises :class:`RequestTimeout`."""
         chan = self._channel(alias)
@@ -481,16 +486,6 @@ class Agent:
             tags |= self._security.tags()
         return tags
 
-    def _check_listeners(self) -> None:
-        """Say which aliases a listener forwards that this agent did not bind over tcp (a typo in a compose file
-        or a strategy without that output): they are not advertised on that network."""
-        for net, endpoints in self.advertised().items():
-            missing = sorted(set(self.settings.advertise_networks[net].ports) - set(endpoints))
-            if missing:
-                self.log.info(
-                    "not advertised at start: no tcp socket bound under", network=net, aliases=missing
-                )
-
     def advertised(self) -> dict[str, dict[str, tuple[str, str]]]:
         """``{network: {alias: (pattern, endpoint)}}``: the bound tcp sockets as clients on each network of
         ``settings.advertise_networks`` dial them (Kafka's advertised listeners)."""
@@ -556,7 +551,6 @@ class Agent:
             self._registrar.start()
             self.metrics.up = True
             self.log.info("started", uri=uri, metrics=self.metrics_url, endpoints=sorted(self.metadata()))
-            self._check_listeners()
             if ready is not None:
                 ready(uri)
             self._loop()

@@ -113,7 +113,7 @@ class Launcher:
         if ns.start:
             self.ns = NameServerProcess(
                 ns.host, ns.port, method=self.topo.start_method,
-                security_dir=security_dir,
+                security_dir=security_dir, timeout=self.topo.start_timeout,  # a loaded machine: as for agents
             )  # fmt: skip
         pending = [(sup, sup.start()) for sup in self.agents.values()]
         deadline = time.monotonic() + self.topo.start_timeout

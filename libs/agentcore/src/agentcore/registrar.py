@@ -98,8 +98,7 @@ class Registrar:
     def stop(self, unregister: bool = True) -> None:
         self._done.set()
         self._wake.set()
-        if self._thread.is_alive():  # never started: an agent that failed before it could register
-            self._thread.join(timeout=self._settings.comm_timeout + 1)
+        self._thread.join(timeout=self._settings.comm_timeout + 1)
         if unregister:
             try:
                 ns = naming.locate(self._settings.ns_host, self._settings.ns_port)

@@ -26,7 +26,6 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-import numpy as np
 import zmq
 
 from agentcore import wire
@@ -57,7 +56,6 @@ _Backend: Any = getattr(zmq, "backend", None)
 _bsend: Callable[..., Any] = getattr(_Backend.Socket, "send", zmq.Socket.send)
 _brecv: Callable[..., Any] = getattr(_Backend.Socket, "recv", zmq.Socket.recv)
 _Again = zmq.Again
-_ndarray = np.ndarray
 DRAIN_MAX = 2048  # messages taken from one socket per loop turn before looking at the others
 BATCH_MAX = 512  # messages handed to a batch handler in one call
 _BATCH_ATTR = "__agentcore_batch__"
@@ -147,6 +145,7 @@ class Channel:
         self._on_error = on_error
         self._on_gap = on_gap
         self.replies = pattern in ("REP", "ROUTER")
+        self.replying_to: Any = None  # ROUTER: the peer whose request is being handled (for a deferred reply)
         self._payload_at = 3 if pattern == "ROUTER" else 2  # the payload frame's index (after a ROUTER ident)
         self._out: dict[str | bytes, list[Any]] = {}
         self._seq_in: dict[tuple[str, str], int] = {}
@@ -181,17 +180,10 @@ class Channel:
 
         ``origin_ns`` (non-zero) travels in the header as the data's origin stamp (see :mod:`agentcore.wire`).
         """
+        kind_, payload, extra = wire.encode_payload(data, kind)
         state = self._out.get(topic) or self._topic_out(topic)
-        payload: Any
-        if type(data) is _ndarray and kind is None and data.ndim == 1 and data.flags.c_contiguous:
-            kind_, payload = wire.KIND_NUMPY, data  # the common array: a cached header head, no dict
-            seq = state[1] + 1  # taken once encoded (an object dtype raises), even if the send then fails
-            header = wire.numpy_header(type_, self.sender, seq, data.dtype, data.shape[0], origin_ns)
-            state[1] = seq
-        else:
-            kind_, payload, extra = wire.encode_payload(data, kind)
-            seq = state[1] = state[1] + 1
-            header = wire.encode_header(kind_, type_, self.sender, seq, extra, origin_ns)
+        seq = state[1] = state[1] + 1  # taken even if the send fails: the receiver sees the drop as a gap
+        header = wire.encode_header(kind_, type_, self.sender, seq, extra, origin_ns)
         sock = self.sock
         try:
             if prefix is not None:
@@ -397,6 +389,7 @@ class Channel:
         error: BaseException | None = None
         if handler is not None:
             t0 = _perf()
+            self.replying_to = ident
             try:
                 result = handler(msg)
             except Refused as exc:  # a refused request: answered with an error reply, not a failure
@@ -405,9 +398,22 @@ class Channel:
                 error = exc
                 self.stats.handler_errors += 1
                 self._on_error(self.alias, exc)
+            self.replying_to = None
             self.stats.handler_seconds.observe(_perf() - t0)
         if self.replies and (self.pattern == "REP" or result is not None or error is not None):
             self._reply(result, error, ident)
+
+    def reply_later(self) -> Callable[[Any], bool]:
+        """In a ROUTER handler: a function that answers the request being handled later (the handler returns
+        None now). Each call sends one reply to that peer; False when its queue refused it."""
+        ident = self.replying_to
+        if self.pattern != "ROUTER" or ident is None:
+            raise ConfigError(f"{self.alias}: reply_later() is for a ROUTER handler, inside the handler")
+
+        def reply(data: Any) -> bool:
+            return self.send(data, prefix=ident)
+
+        return reply
 
     def _reply(self, result: Any, error: BaseException | None, ident: Any) -> None:
         if isinstance(error, Refused):

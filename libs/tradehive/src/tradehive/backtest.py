@@ -37,11 +37,17 @@ class BacktestSpec:
     timeframe: str = "1m"
     strategy: str = ""  # module:Class or path/to/file.py:Class for the trading brain ("" = ema_cross)
     params: dict[str, Any] = field(default_factory=dict)
+    trader: dict[str, Any] = field(
+        default_factory=dict
+    )  # trader settings (risk limits, venue latency, costs)
+    # more trading brains beside brain-trend: name -> the strategy's parameters (the same strategy and gate)
+    brains: dict[str, dict[str, Any]] = field(default_factory=dict)
     start: str = ""
     end: str = ""
     capital: float = 100_000.0
     ns_port: int = 0  # 0: a free port
     timeout_s: float = 1800.0
+    start_timeout_s: float = 180.0  # every agent up (a loaded machine starts eight Python processes slowly)
     settle_s: float = 2.0
     log_level: str = "warning"
 
@@ -84,12 +90,12 @@ def check_strategy(ref: str, param_sets: Sequence[Mapping[str, Any]]) -> None:
 
 
 def topology(spec: BacktestSpec, ns_port: int) -> Any:
-    from tradehive.platform import build_topology
+    from tradehive.platform import BRAIN, TRADER, build_topology
 
     topo = build_topology(
         data=spec.data, fmt=spec.fmt, tz=spec.tz, symbols=spec.symbols, speed=spec.speed, timeframe=spec.timeframe,
         ns_port=ns_port, log_level=spec.log_level, trend_params=spec.params, record_to=str(spec.out / "recording"),
-        strategy=spec.strategy,
+        strategy=spec.strategy, trader_config=dict(spec.trader),
     )  # fmt: skip
     agents = dict(topo.agents)
     feeder = agents["feeder"]
@@ -97,7 +103,41 @@ def topology(spec: BacktestSpec, ns_port: int) -> Any:
         agents["feeder"] = msgspec.structs.replace(
             feeder, config={**feeder.config, "start": spec.start, "end": spec.end}
         )
-    return msgspec.structs.replace(topo, agents=agents)
+    if spec.brains:
+        _add_brains(agents, spec.brains)
+    for (
+        name,
+        agent,
+    ) in agents.items():  # on a loaded machine peers appear slowly: wait as long as the start-up
+        if agent.cls in (TRADER, BRAIN):
+            agents[name] = msgspec.structs.replace(
+                agent, config={"connect_timeout_s": spec.start_timeout_s, **agent.config}
+            )
+    return msgspec.structs.replace(topo, agents=agents, start_timeout=spec.start_timeout_s)
+
+
+def _add_brains(agents: dict[str, Any], brains: Mapping[str, dict[str, Any]]) -> None:
+    """Trading brains like brain-trend (its strategy and gate) with their own parameters; the trader waits for
+    their decisions too (event time) and the feeder for their progress (flow control)."""
+    from agentcore.launcher import AgentSpec
+
+    from tradehive.platform import BRAIN
+
+    trend = agents["brain-trend"]
+    for name, params in brains.items():
+        if name in agents:
+            raise BacktestError(f"brain {name!r}: the platform has an agent of that name already")
+        agents[name] = AgentSpec(cls=BRAIN, config={**trend.config, "params": dict(params)})
+
+    def more(spec: Any, key: str, values: list[str]) -> Any:
+        if key not in spec.config:
+            return spec
+        return msgspec.structs.replace(spec, config={**spec.config, key: [*spec.config[key], *values]})
+
+    agents["trader"] = more(agents["trader"], "sync_brains", list(brains))
+    agents["feeder"] = more(agents["feeder"], "flow_consumers", list(brains))
+    if "recorder" in agents:
+        agents["recorder"] = more(agents["recorder"], "wait_for", [f"{b}.signals" for b in brains])
 
 
 def _status(ns_host: str, ns_port: int, name: str) -> dict[str, Any]:

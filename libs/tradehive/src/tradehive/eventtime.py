@@ -137,10 +137,14 @@ class TraderGate:
         self.sequencer.on_watermark(brain, symbol, ts_ns)
         self._publish(symbol)
 
-    def on_decision(self, brain: str, symbol: str, data_ts_ns: int) -> None:
-        """A decision on data at ``d``: its brain has handled everything of ``symbol`` before ``d``."""
-        if data_ts_ns and self.sequencer.enabled:
-            self.on_watermark(brain, symbol, data_ts_ns - 1)
+    def on_decision(
+        self, brain: str, symbol: str, data_ts_ns: int, key: str, run: Callable[[], object]
+    ) -> None:
+        """A decision on data at ``d`` (its brain has handled everything of ``symbol`` before ``d``): ``run`` it
+        once every other trading brain has decided on data up to ``d``, in the order (data time, brain, key), so
+        that risk sees simultaneous decisions of several brains in one order at any speed."""
+        self.sequencer.on_decision(brain, symbol, data_ts_ns, key, run)
+        self._publish(symbol)
 
     def _out(self, symbol: str, ticks: Any, origin_ns: int) -> None:
         self._release(symbol, ticks, origin_ns)
@@ -212,23 +216,22 @@ class BrainGate:
         if msg.type == p.TYPE_BAR_PARTIAL or not bars.size:
             return  # a forming bar comes on a wall-clock timer: no place in event time
         symbol, origin = p.parse_bar_topic(msg.topic).symbol, int(msg.origin_ns)
-        put, tf, ends = self.inbox.put, self.tf_ns, bars["ts"].tolist()
-        for i, ts in enumerate(ends):  # one decision per bar, each at its own end (a batch closes many)
-            put(ROUTER, symbol, ts + tf, self._bar_item, (symbol, bars[i : i + 1], origin))
 
-    def _bar_item(self, item: tuple[str, Any, int]) -> None:
-        self._bars(*item)
+        def handle(one: Any) -> None:
+            self._bars(symbol, one, origin)
+
+        for i in range(int(bars.size)):  # one decision per bar, each at its own end (a batch closes many)
+            one = bars[i : i + 1]
+            self.inbox.put(ROUTER, symbol, int(one["ts"][0]) + self.tf_ns, handle, one)
 
     def on_tick_msg(self, msg: Any) -> None:
-        ticks = msg.data
-        if ticks.size:
-            symbol = p.parse_tick_topic(msg.topic)
-            self.inbox.put(
-                ROUTER, symbol, int(ticks["ts"][-1]), self._tick_item, (symbol, ticks, int(msg.origin_ns))
-            )
+        if msg.data.size:
+            symbol, origin = p.parse_tick_topic(msg.topic), int(msg.origin_ns)
 
-    def _tick_item(self, item: tuple[str, Any, int]) -> None:
-        self._ticks(*item)
+            def handle(ticks: Any) -> None:
+                self._ticks(symbol, ticks, origin)
+
+            self.inbox.put(ROUTER, symbol, int(msg.data["ts"][-1]), handle, msg.data)
 
     def on_signal_msg(self, msg: Any) -> None:
         sig = p.decode(msg.data)  # a bad one raises: counted and logged by the loop

@@ -41,6 +41,7 @@ class TraderConfig(ExecutionSettings, frozen=True, forbid_unknown_fields=True):
     sync_brains: list[str] = []  # event time: quotes wait until these (trading) brains decided on them
     sync_max_hold_s: float = 0.0  # live: a quote held this long goes on anyway (0: wait; replays)
     flow_to: str = ""  # a replaying feeder's name: report progress to it (flow control)
+    connect_timeout_s: float = 30.0  # how long the router may take to appear in the name server
 
 
 class TraderAgent(Agent):
@@ -82,11 +83,12 @@ class TraderAgent(Agent):
             f"{cfg.router}.{p.ROUTER_MARKET}",
             handler={p.TICK_PREFIX: cast("Handler", batch_handler(self.on_ticks))},  # every tick waiting
             alias="market",
-            timeout=30.0,
+            timeout=cfg.connect_timeout_s,
         )
         self.engine.venue.set_event_listener(lambda: self.post(self.engine.poll_venue))
         self.engine.venue.start()
         self.every(cfg.position_interval_s, self.publish_positions)
+        self._waiting: dict[str, Any] = {}  # intents held by event time -> where their ack goes
         self.gate = TraderGate(self, cfg.sync_brains, self.engine.on_ticks, p.TRADER_EVENTS,
                                max_hold_s=cfg.sync_max_hold_s, flow_to=cfg.flow_to)  # fmt: skip
 
@@ -132,11 +134,26 @@ class TraderAgent(Agent):
             return self._ack(Ack("", False, f"not an order: {type(cmd).__name__}"))
         if cmd.ts_ns:
             self._hop_in.observe(since_s(cmd.ts_ns, now))
-        self.gate.on_decision(msg.sender, cmd.symbol, cmd.data_ts_ns)
+        if not self.gate.sequencer.enabled:
+            return self._submit(cmd, msg.data, msg.origin_ns)
+        # event time: the intent runs once every trading brain has decided up to its data time (in a canonical
+        # order); its ack is sent then. A re-send while it waits only renews where the ack goes.
+        cid, first = cmd.client_order_id, cmd.client_order_id not in self._waiting
+        self._waiting[cid] = self.reply_later(p.TRADER_ORDERS)
+        if first:
+            raw, origin = msg.data, msg.origin_ns
+
+            def run() -> None:
+                self._waiting.pop(cid)(self._submit(cmd, raw, origin))
+
+            self.gate.on_decision(msg.sender, cmd.symbol, cmd.data_ts_ns, cid, run)
+        return None
+
+    def _submit(self, cmd: SubmitOrder, raw: bytes, origin_ns: int) -> bytes:
         t0 = time.perf_counter()
-        ack = self.engine.submit(cmd, msg.origin_ns)
+        ack = self.engine.submit(cmd, origin_ns)
         if not ack.duplicate:  # the order log: every order asked for, accepted or refused before the venue
-            self._log_order(cmd, ack, msg.data, msg.origin_ns)
+            self._log_order(cmd, ack, raw, origin_ns)
         if ack.accepted and not ack.duplicate:
             self._hop_venue.observe(time.perf_counter() - t0)
         if ack.rule and not ack.duplicate:

@@ -7,13 +7,21 @@ until every participant (each brain that may trade) has declared, with a waterma
 data of that symbol up to them. A decision taken on data at time ``d`` is then always submitted before the venue
 sees any quote later than ``d``, whatever the replay speed.
 
-Live, a participant that stops talking must not freeze the venue: with ``max_hold_ns`` a quote is released after
-being held that long (wall time) and the release is counted as ``forced``. In replay (``max_hold_ns = 0``) the
-sequencer waits; the feeder's flow control keeps what it holds bounded.
+Decisions of several participants on the same data time are ordered too (``on_decision``): each is run (risk
+checked and sent to the venue) only once every other participant has decided on that symbol's data up to its
+data time, in the canonical order (data time, participant, key), after the quotes before its data time and
+before the quotes at or after it. Pre-trade risk (an order-rate token bucket, position limits) then sees the
+decisions in the same order at any speed, whichever brain's intent reached the trader first.
+
+Live, a participant that stops talking must not freeze the venue: with ``max_hold_ns`` a quote (or a decision)
+is released after being held that long (wall time) and the release is counted as ``forced``. In replay
+(``max_hold_ns = 0``) the sequencer waits; the feeder's flow control keeps what it holds bounded.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -22,6 +30,9 @@ import numpy as np
 import numpy.typing as npt
 
 ReleaseFn = Callable[[str, npt.NDArray[np.void], int], None]  # (symbol, ticks, origin_ns)
+Decision = tuple[
+    int, str, str, int, int, Callable[[], object]
+]  # (data time, participant, key, n, since, run)
 
 _NEVER = np.iinfo(np.int64).min
 _ALWAYS = np.iinfo(np.int64).max
@@ -42,8 +53,11 @@ class QuoteSequencer:
         self._mono = monotonic_ns
         self._marks: dict[str, dict[str, int]] = {}  # symbol -> participant -> watermark
         self._held: dict[str, deque[tuple[npt.NDArray[np.void], int, int]]] = {}  # (ticks, origin, since)
+        self._decisions: dict[str, list[Decision]] = {}  # symbol -> heap in canonical order
+        self._n = itertools.count()
         self.held_ticks = 0
-        self.forced = 0  # ticks released by max_hold_ns before every participant caught up
+        self.held_decisions = 0
+        self.forced = 0  # ticks (and decisions) released by max_hold_ns before every participant caught up
 
     @property
     def enabled(self) -> bool:
@@ -68,6 +82,30 @@ class QuoteSequencer:
             marks[participant] = ts_ns
             self._drain(symbol)
 
+    def on_decision(
+        self, participant: str, symbol: str, data_ts_ns: int, key: str, run: Callable[[], object]
+    ) -> None:
+        """``participant`` decided on ``symbol`` data at ``data_ts_ns`` (so it has acted on everything before):
+        ``run`` is called once every other participant has decided on data up to ``data_ts_ns``, in the order
+        (data time, participant, key), after the quotes before ``data_ts_ns``. A decision without a data time or
+        from an unknown participant runs at once."""
+        if participant not in self.participants or data_ts_ns <= 0:
+            run()
+            return
+        heapq.heappush(
+            self._decisions.setdefault(symbol, []),
+            (data_ts_ns, participant, key, next(self._n), self._mono(), run),
+        )
+        self.held_decisions += 1
+        marks = self._marks.setdefault(symbol, {})
+        if data_ts_ns - 1 > marks.get(participant, _NEVER):
+            marks[participant] = data_ts_ns - 1
+        self._drain(symbol)
+
+    def _ready(self, marks: dict[str, int], decision: Decision) -> bool:
+        d, who = decision[0], decision[1]
+        return all(marks.get(p, _NEVER) >= d for p in self.participants if p != who)
+
     def limit(self, symbol: str) -> int:
         """Quotes of ``symbol`` up to this data time may reach the venue (all of them without participants)."""
         if not self.participants:
@@ -88,14 +126,36 @@ class QuoteSequencer:
                 ticks, origin, _ = queue.popleft()
                 forced += int(ticks.size)
                 self._out(symbol, ticks, origin)
+        for heap in self._decisions.values():
+            late = sorted(d for d in heap if d[4] <= cutoff)
+            if late:
+                heap[:] = [d for d in heap if d[4] > cutoff]
+                heapq.heapify(heap)
+                for d in late:
+                    self.held_decisions -= 1
+                    forced += 1
+                    d[5]()
         self.forced += forced
         return forced
 
     def _drain(self, symbol: str) -> None:
+        limit = self.limit(symbol)
+        heap = self._decisions.get(symbol)
+        if heap:
+            marks = self._marks.get(symbol, {})
+            while heap and self._ready(marks, heap[0]):
+                decision = heapq.heappop(heap)
+                self._drain_quotes(symbol, min(limit, decision[0] - 1))  # the quotes before it first
+                self.held_decisions -= 1
+                decision[5]()
+            if heap:
+                limit = min(limit, heap[0][0] - 1)  # nothing at or after a waiting decision's time
+        self._drain_quotes(symbol, limit)
+
+    def _drain_quotes(self, symbol: str, limit: int) -> None:
         queue = self._held.get(symbol)
         if not queue:
             return
-        limit = self.limit(symbol)
         while queue:
             ticks, origin, since = queue[0]
             if int(ticks["ts"][-1]) <= limit:
@@ -113,7 +173,8 @@ class QuoteSequencer:
         self._release(symbol, ticks, origin)
 
     def status(self) -> dict[str, object]:
-        return {"participants": sorted(self.participants), "held_ticks": self.held_ticks, "forced": self.forced,
+        return {"participants": sorted(self.participants), "held_ticks": self.held_ticks,
+                "held_decisions": self.held_decisions, "forced": self.forced,
                 "watermarks": {s: dict(m) for s, m in self._marks.items()}}  # fmt: skip
 
 
