@@ -41,7 +41,7 @@ TEST_OVERRIDE = Path(__file__).with_name("compose.test.yml")
 IMAGE_PREFIX = os.environ.get("TRADEHIVE_IMAGE_PREFIX", "tradehive")
 IMAGE_TAG = os.environ.get("TRADEHIVE_TAG", "latest")
 BASE_IMAGE = os.environ.get("TRADEHIVE_BASE_IMAGE", "tradehive/base-local:bookworm")
-AGENT_ROLES = ("feeder", "router", "brain", "trader")
+AGENT_ROLES = ("feeder", "router", "brain", "trader", "recorder")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

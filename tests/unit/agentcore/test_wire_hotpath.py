@@ -119,3 +119,42 @@ def test_channel_counts_gaps_malformed_and_handler_errors(pair: Any) -> None:
 
 def out_header() -> bytes:
     return bytes(wire.encode("a", 1, sender="x", seq=0)[1])
+
+
+@pytest.mark.parametrize("origin", [0, 1_800_000_000_000_000_123])
+@pytest.mark.parametrize(
+    "arr",
+    [np.zeros(1, dtype=TICK), np.arange(5, dtype="<f8"), np.zeros(0, dtype=TICK), np.arange(3, dtype=">i2")],
+)
+def test_numpy_fast_header_is_the_generic_header_map(arr: np.ndarray, origin: int) -> None:
+    """The cached-head header of a 1-D array decodes to the same map the generic path writes (ns aside)."""
+    fast = msgpack.unpackb(wire.numpy_header("ticks", "feeder", 9, arr.dtype, arr.shape[0], origin))
+    kind, _, extra = wire.encode_payload(arr)
+    slow = msgpack.unpackb(wire.encode_header(kind, "ticks", "feeder", 9, extra, origin))
+    assert fast.pop("ns") > 0 and slow.pop("ns") > 0
+    assert fast == slow and ("o" in fast) == bool(origin)
+    h = wire.decode_header_fast(wire.numpy_header("ticks", "feeder", 9, arr.dtype, arr.shape[0], origin))
+    assert (h.k, h.t, h.p, h.s, h.o, h.sh) == ("n", "ticks", "feeder", 9, origin, [arr.shape[0]])
+
+
+@pytest.mark.timeout(20)
+def test_channel_sends_arrays_through_the_fast_header_and_refuses_object_arrays(pair: Any) -> None:
+    push, pull = pair
+    seen: list[wire.Message] = []
+    out = Channel(push, "out", "PUSH", SocketStats("out", "PUSH"), "src", None, lambda *_: None)
+    inp = Channel(pull, "in", "PULL", SocketStats("in", "PULL"), "dst", TopicHandlers({"": seen.append}),
+                  lambda *_: None)  # fmt: skip
+    ticks = np.zeros(3, dtype=TICK)
+    ticks["ts"] = [1, 2, 3]
+    with pytest.raises(WireError):
+        out.send(np.array([object()], dtype=object), "a")  # refused before a sequence number is taken
+    assert out.send(ticks, "a", type_="ticks", origin_ns=77) and out.send(ticks[::2], "a")  # strided: generic
+    got = 0
+    for _ in range(100):
+        got += inp.drain()
+        if got >= 2:
+            break
+        pull.poll(50)
+    assert [m.seq for m in seen] == [1, 2] and inp.stats.gaps == 0
+    assert seen[0].data.dtype == TICK and list(seen[0].data["ts"]) == [1, 2, 3] and seen[0].origin_ns == 77
+    assert list(seen[1].data["ts"]) == [1, 3] and seen[0].type == "ticks"

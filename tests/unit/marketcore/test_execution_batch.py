@@ -117,3 +117,18 @@ def test_scanned_batches_equal_row_by_row(venue_brackets: bool, latency: int, se
 
 def msg_copy(cmd: SubmitOrder) -> SubmitOrder:
     return cmd  # immutable: both engines may share it
+
+
+def test_strict_data_clock_in_order_batches_never_go_back() -> None:
+    """In-order data on a strict DataClock: a scanned batch must not move the clock back (it raises if so)."""
+    clock = DataClock(0, strict=True)
+    venue = PaperVenue(PaperVenueConfig(), INST, clock)
+    eng = ExecutionEngine(venue, INST, RiskEngine(RiskLimits(), INST), clock)
+    rows = np.zeros(64, dtype=TICK_DTYPE)
+    rows["ts"], rows["bid"], rows["ask"], rows["last"] = np.arange(1, 65) * 10, 1.1, 1.1001, np.nan
+    rows["bid"][40:], rows["ask"][40:] = 1.0, 1.0001  # a resting buy limit at 1.05 fills on row 40
+    eng.on_ticks(E, rows[:1])
+    lim = SubmitOrder(ClientOrderId("l"), E, OrderSide.BUY, 1000.0, type=OrderType.LIMIT, limit_price=1.05)
+    assert eng.submit(lim).accepted
+    eng.on_ticks(E, rows[1:])
+    assert [f.ts_ns for f in eng.fills] == [410] and clock.now_ns() == 640

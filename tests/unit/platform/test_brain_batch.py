@@ -119,3 +119,19 @@ def test_ack_and_event_batches_reach_the_runner() -> None:
     filled = Message("exec.trader", "b", "order_filled", "trader", 2, 0, encode_order(fill), 0, 0)
     brain.on_exec_msgs([log, filled])  # the order log entry is passed over undecoded; the fill is applied
     assert brain.runner.counts["fills"] == 1 and brain.runner.position("EURUSD") == 1.0
+
+
+@pytest.mark.timeout(30)
+def test_a_bad_ack_is_reported_and_the_rest_of_its_batch_still_handled() -> None:
+    from marketcore.orders import OrderSide
+    from tradehive_brain.agent import BrainAgent, BrainConfig
+
+    brain = BrainAgent("brain", config=BrainConfig(strategy="tick_echo", symbols=["EURUSD"], warmup_bars=0))
+    offline(brain)
+    brain.on_init()
+    cid = brain.runner.submit("EURUSD", OrderSide.BUY, 1.0)
+    bad = Message("", "b", "order_ack", "trader", 1, 0, b"\x93garbage", 0, 0)
+    good = Message("", "b", "order_ack", "trader", 2, 0, p.encode(p.OrderAck(str(cid), True)), 0, 0)
+    errors0 = brain.errors
+    brain.on_acks([bad, good])
+    assert brain.errors == errors0 + 1 and len(brain.runner.pending) == 0 and brain.runner.counts["acks"] == 1

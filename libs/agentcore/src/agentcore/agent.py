@@ -486,6 +486,16 @@ class Agent:
             tags |= self._security.tags()
         return tags
 
+    def _check_listeners(self) -> None:
+        """Say which aliases a listener forwards that this agent did not bind over tcp (a typo in a compose file
+        or a strategy without that output): they are not advertised on that network."""
+        for net, endpoints in self.advertised().items():
+            missing = sorted(set(self.settings.advertise_networks[net].ports) - set(endpoints))
+            if missing:
+                self.log.info(
+                    "not advertised at start: no tcp socket bound under", network=net, aliases=missing
+                )
+
     def advertised(self) -> dict[str, dict[str, tuple[str, str]]]:
         """``{network: {alias: (pattern, endpoint)}}``: the bound tcp sockets as clients on each network of
         ``settings.advertise_networks`` dial them (Kafka's advertised listeners)."""
@@ -551,6 +561,7 @@ class Agent:
             self._registrar.start()
             self.metrics.up = True
             self.log.info("started", uri=uri, metrics=self.metrics_url, endpoints=sorted(self.metadata()))
+            self._check_listeners()
             if ready is not None:
                 ready(uri)
             self._loop()

@@ -98,7 +98,8 @@ class Registrar:
     def stop(self, unregister: bool = True) -> None:
         self._done.set()
         self._wake.set()
-        self._thread.join(timeout=self._settings.comm_timeout + 1)
+        if self._thread.is_alive():  # never started: an agent that failed before it could register
+            self._thread.join(timeout=self._settings.comm_timeout + 1)
         if unregister:
             try:
                 ns = naming.locate(self._settings.ns_host, self._settings.ns_port)

@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+import numpy as np
 import zmq
 
 from agentcore import wire
@@ -56,6 +57,7 @@ _Backend: Any = getattr(zmq, "backend", None)
 _bsend: Callable[..., Any] = getattr(_Backend.Socket, "send", zmq.Socket.send)
 _brecv: Callable[..., Any] = getattr(_Backend.Socket, "recv", zmq.Socket.recv)
 _Again = zmq.Again
+_ndarray = np.ndarray
 DRAIN_MAX = 2048  # messages taken from one socket per loop turn before looking at the others
 BATCH_MAX = 512  # messages handed to a batch handler in one call
 _BATCH_ATTR = "__agentcore_batch__"
@@ -180,10 +182,17 @@ class Channel:
 
         ``origin_ns`` (non-zero) travels in the header as the data's origin stamp (see :mod:`agentcore.wire`).
         """
-        kind_, payload, extra = wire.encode_payload(data, kind)
         state = self._out.get(topic) or self._topic_out(topic)
-        seq = state[1] = state[1] + 1  # taken even if the send fails: the receiver sees the drop as a gap
-        header = wire.encode_header(kind_, type_, self.sender, seq, extra, origin_ns)
+        payload: Any
+        if type(data) is _ndarray and kind is None and data.ndim == 1 and data.flags.c_contiguous:
+            kind_, payload = wire.KIND_NUMPY, data  # the common array: a cached header head, no dict
+            seq = state[1] + 1  # taken once encoded (an object dtype raises), even if the send then fails
+            header = wire.numpy_header(type_, self.sender, seq, data.dtype, data.shape[0], origin_ns)
+            state[1] = seq
+        else:
+            kind_, payload, extra = wire.encode_payload(data, kind)
+            seq = state[1] = state[1] + 1
+            header = wire.encode_header(kind_, type_, self.sender, seq, extra, origin_ns)
         sock = self.sock
         try:
             if prefix is not None:

@@ -53,6 +53,10 @@ _S_KEY: Final = b"\xa1s\xcf"
 _NS_KEY: Final = b"\xa2ns\xcf"
 _O_KEY: Final = b"\xa1o\xcf"
 _U64: Final = 1 << 64
+# a 1-D numpy payload's header: the cached head ends with "sh": [ and the tail starts with its length (uint64)
+_NP_TAIL: Final = struct.Struct(">Q3sQ4sQ")
+_NP_TAIL_O: Final = struct.Struct(">Q3sQ4sQ3sQ")
+_np_head_cache: dict[tuple[str, str, np.dtype, bool], bytes] = {}
 NUMPY_MARK: Final = _encode("k") + _encode(KIND_NUMPY)  # in a header: its payload is a numpy buffer
 
 
@@ -194,6 +198,33 @@ def encode_header(
         return _encode(header)
     except (TypeError, ValueError, OverflowError) as exc:
         raise WireError("unserialisable payload", "header field out of range") from exc
+
+
+def numpy_header(type_: str, sender: str, seq: int, dtype: np.dtype, n: int, origin_ns: int = 0) -> bytes:
+    """The header of a 1-D, C-contiguous numpy payload of ``n`` rows: the same map :func:`encode_header` writes
+    (``d``, ``sh`` and the rest), from a head cached per (type, sender, dtype) plus the fixed-width tail.
+    Measured on a one-tick TICK_DTYPE array with an origin stamp (shared 2-core machine, load ~20, 200k calls):
+    6.0-7.0 µs through ``encode_payload`` + ``encode_header`` (a dict per message, msgpack-encoded), 2.3-3.2 µs
+    here. The length is written as a fixed-width uint64 (valid msgpack, like ``s`` and ``ns``)."""
+    if not (0 <= seq < _U64 and 0 <= n < _U64 and 0 <= origin_ns < _U64):
+        return encode_header(KIND_NUMPY, type_, sender, seq, {"d": _dtype_descr(dtype), "sh": [n]}, origin_ns)
+    key = (type_, sender, dtype, origin_ns != 0)
+    head = _np_head_cache.get(key)
+    if head is None:
+        head = _numpy_head(*key)
+    if origin_ns:
+        return head + _NP_TAIL_O.pack(n, _S_KEY, seq, _NS_KEY, time.time_ns(), _O_KEY, origin_ns)
+    return head + _NP_TAIL.pack(n, _S_KEY, seq, _NS_KEY, time.time_ns())
+
+
+def _numpy_head(type_: str, sender: str, dtype: np.dtype, origin: bool) -> bytes:
+    entries = 9 if origin else 8  # v k t p d sh s ns [o]
+    fields = ("v", WIRE_VERSION, "k", KIND_NUMPY, "t", type_, "p", sender, "d", _dtype_descr(dtype))
+    sh = _encode("sh") + b"\x91\xcf"  # "sh": [uint64 ...: the length is the tail's first field
+    head = bytes((0x80 | entries,)) + b"".join(_encode(x) for x in fields) + sh
+    if len(_np_head_cache) < 10_000:
+        _np_head_cache[(type_, sender, dtype, origin)] = head
+    return head
 
 
 def encode_payload(data: Any, kind: str | None = None) -> tuple[str, Any, dict[str, Any] | None]:

@@ -216,22 +216,23 @@ class BrainGate:
         if msg.type == p.TYPE_BAR_PARTIAL or not bars.size:
             return  # a forming bar comes on a wall-clock timer: no place in event time
         symbol, origin = p.parse_bar_topic(msg.topic).symbol, int(msg.origin_ns)
+        put, tf, ends = self.inbox.put, self.tf_ns, bars["ts"].tolist()
+        for i, ts in enumerate(ends):  # one decision per bar, each at its own end (a batch closes many)
+            put(ROUTER, symbol, ts + tf, self._bar_item, (symbol, bars[i : i + 1], origin))
 
-        def handle(one: Any) -> None:
-            self._bars(symbol, one, origin)
-
-        for i in range(int(bars.size)):  # one decision per bar, each at its own end (a batch closes many)
-            one = bars[i : i + 1]
-            self.inbox.put(ROUTER, symbol, int(one["ts"][0]) + self.tf_ns, handle, one)
+    def _bar_item(self, item: tuple[str, Any, int]) -> None:
+        self._bars(*item)
 
     def on_tick_msg(self, msg: Any) -> None:
-        if msg.data.size:
-            symbol, origin = p.parse_tick_topic(msg.topic), int(msg.origin_ns)
+        ticks = msg.data
+        if ticks.size:
+            symbol = p.parse_tick_topic(msg.topic)
+            self.inbox.put(
+                ROUTER, symbol, int(ticks["ts"][-1]), self._tick_item, (symbol, ticks, int(msg.origin_ns))
+            )
 
-            def handle(ticks: Any) -> None:
-                self._ticks(symbol, ticks, origin)
-
-            self.inbox.put(ROUTER, symbol, int(msg.data["ts"][-1]), handle, msg.data)
+    def _tick_item(self, item: tuple[str, Any, int]) -> None:
+        self._ticks(*item)
 
     def on_signal_msg(self, msg: Any) -> None:
         sig = p.decode(msg.data)  # a bad one raises: counted and logged by the loop

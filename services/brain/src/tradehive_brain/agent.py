@@ -32,9 +32,7 @@ ORDER_FILLED = p.tag_of(OrderFilled)
 
 
 class BrainConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    strategy: str = (
-        "ema_cross"  # a built-in name (ema_cross, regime, tick_echo), module:Class or file.py:Class
-    )
+    strategy: str = "ema_cross"  # built-in (ema_cross, regime, tick_echo), module:Class or file.py:Class
     symbols: list[str] = msgspec.field(default_factory=lambda: ["EURUSD"])
     timeframe: str = "1m"
     price: str = "mid"
@@ -102,12 +100,8 @@ class BrainAgent(Agent):
             signals = gate.signals() if gate else {p.SIGNAL_PREFIX: self.on_signal_msg}
             self.connect(f"{other}.{p.BRAIN_SIGNALS}", handler=signals, alias=f"signals.{other}", timeout=t)
         if cfg.trader:
-            self.connect(
-                f"{cfg.trader}.{p.TRADER_ORDERS}",
-                handler=cast("Handler", batch_handler(self.on_acks)),
-                alias="orders",
-                timeout=t,
-            )
+            acks = cast("Handler", batch_handler(self.on_acks))
+            self.connect(f"{cfg.trader}.{p.TRADER_ORDERS}", handler=acks, alias="orders", timeout=t)
             events: dict[str, Any] = (
                 gate.events(p.exec_topic(cfg.trader))
                 if gate
@@ -134,10 +128,6 @@ class BrainAgent(Agent):
                 self.runner.ticks(p.parse_tick_topic(msg.topic), msg.data, msg.origin_ns)
             elif newest is None or msg.type != p.TYPE_BAR_PARTIAL or newest[msg.topic] == i:
                 self._bar(msg)
-
-    def on_bar_msg(self, msg: Message) -> None:
-        self._hop.observe(since_s(msg.sent_ns, time.time_ns()))
-        self._bar(msg)
 
     def _bar(self, msg: Message) -> None:
         t0 = time.perf_counter()
@@ -169,36 +159,33 @@ class BrainAgent(Agent):
             self.runner.signal(sig, msg.origin_ns)
 
     def on_acks(self, msgs: list[Message]) -> None:
-        """The acks waiting (natural batching: one handler call, not one per ack)."""
+        """The acks waiting (natural batching: one handler call, not one per ack); a bad one is reported and
+        skipped, never the acks after it."""
         for msg in msgs:
-            self.on_ack_msg(msg)
+            try:
+                ack = p.decode(msg.data)
+            except p.ProtocolError as exc:  # counted and logged; the rest of the batch still handled
+                self.report_error("ack", exc)
+                continue
+            if isinstance(ack, p.OrderAck):
+                outcome = self.runner.ack(ack)
+                self._c_orders(outcome).inc()
+                if outcome == "rejected":
+                    self.log.warning("order rejected", client_order_id=ack.client_order_id, reason=ack.reason,
+                                     rule=ack.rule)  # fmt: skip
 
     def on_exec_msgs(self, msgs: list[Message]) -> None:
         """The trader's events waiting: only fills concern the strategy (the order log and the rest pass)."""
         for msg in msgs:
-            if msg.type == ORDER_FILLED:
-                self.on_exec_msg(msg)
-
-    def on_ack_msg(self, msg: Message) -> None:
-        ack = p.decode(msg.data)
-        if isinstance(ack, p.OrderAck):
-            outcome = self.runner.ack(ack)
-            self._c_orders(outcome).inc()
-            if outcome == "rejected":
-                self.log.warning(
-                    "order rejected", client_order_id=ack.client_order_id, reason=ack.reason, rule=ack.rule
-                )
-
-    def on_exec_msg(self, msg: Message) -> None:
-        if msg.type != ORDER_FILLED:
-            return
-        try:
-            fill = decode_order(msg.data)
-        except MarketcoreError as exc:
-            self.report_error("exec", exc)
-            return
-        if isinstance(fill, OrderFilled):
-            self.runner.fill(fill)
+            if msg.type != ORDER_FILLED:
+                continue
+            try:
+                fill = decode_order(msg.data)
+            except MarketcoreError as exc:
+                self.report_error("exec", exc)
+                continue
+            if isinstance(fill, OrderFilled):
+                self.runner.fill(fill)
 
     def _resend_unacked(self) -> None:
         for cid, tries in self.runner.resend_due(time.monotonic()):

@@ -206,9 +206,9 @@ class ExecutionEngine:
                 rows.append(cut)
             elif not rows or rows[-1] != cut - 1:
                 rows.append(cut - 1)
-            if isinstance(self.clock, DataClock):  # where feeding every row would have taken it
-                self.clock.advance(int(t[: cut + 1].max()))
             self.on_quotes(symbol, ticks[[start + r for r in rows]].tolist(), origin_ns)
+            if isinstance(self.clock, DataClock):  # then where feeding every row would have taken it
+                self.clock.advance(int(t[: cut + 1].max()))
             start += cut + 1
 
     def on_quotes(self, symbol: str, rows: Iterable[tuple[Any, ...]], origin_ns: int = 0) -> None:
