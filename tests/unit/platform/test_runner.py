@@ -76,7 +76,7 @@ def test_runner_is_a_strategy_context_and_warms_up_without_trading() -> None:
     ((data, origin, resend),) = wire.orders  # the 3 history bars sent nothing
     cmd = decode(data)
     assert (
-        isinstance(cmd, SubmitOrder) and cmd.client_order_id == "brain-x-s1-1" and origin == 77 and not resend
+        isinstance(cmd, SubmitOrder) and cmd.client_order_id == "brain-x-s1.EURUSD-1" and origin == 77 and not resend
     )
     assert len(wire.signals) == 2 and r.now_ns() == 40 and len(r.pending) == 1
     assert r.history(E, 5) is wire.hist and wire.asked[-1] == (E, 5, 41)

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 import numpy as np
@@ -182,9 +182,17 @@ def run(spec: BacktestSpec, progress: Callable[[str], None] = lambda _l: None) -
     })  # fmt: skip
 
 
-def _wait_done(
-    spec: BacktestSpec, port: int, t0: float, launcher: Any, progress: Callable[[str], None]
-) -> None:
+class RunBounds(Protocol):
+    """How long a run may take and how long its counts must stand still to be over (a backtest, a replay)."""
+
+    @property
+    def timeout_s(self) -> float: ...
+
+    @property
+    def settle_s(self) -> float: ...
+
+
+def _wait_done(spec: RunBounds, port: int, t0: float, launcher: Any, progress: Callable[[str], None]) -> None:
     """Done when the feeder released everything and every consumer reported it handled it (flow control), and
     then the trader's and recorder's counts stood still for ``settle_s`` (orders decided on the last bars)."""
     last: tuple[Any, ...] | None = None

@@ -114,6 +114,12 @@ def run(
         bool,
         typer.Option("--quiet", "-q", help="no live display: one status line every 10 s (also off a TTY)"),
     ] = False,
+    record: Annotated[
+        str | None,
+        typer.Option(
+            help="record the session to this new directory (replay it: tradehive replay --recording)"
+        ),
+    ] = None,
 ) -> None:
     """Start name server, feeder, router, brains and trader as local processes; Ctrl-C stops them all."""
     from agentcore.launcher import Launcher
@@ -126,10 +132,12 @@ def run(
     overrides = {"data": data, "format": fmt, "tz": tz, "speed": speed, "timeframe": timeframe,
                  "strategy": strategy, "exit_at_end": exit_at_end, "security_dir": security_dir, "ns_host": ns_host,
                  "ns_port": ns_port,
-                 "log_level": log_level,
+                 "log_level": log_level, "record": record,
                  "symbols": [s for s in symbols.split(",") if s] if symbols is not None else None}  # fmt: skip
     cfg, _ = config_mod.load(config, overrides)
     config_mod.validate(cfg)
+    if cfg.record and (Path(cfg.record) / "manifest.json").exists():
+        raise cliutil.UsageError(f"{cfg.record} already holds a recording: record to a new directory")
     try:
         topo = from_config(cfg)
     except (FileNotFoundError, MarketcoreError) as exc:  # no data files / unreadable data: a usage error
@@ -331,6 +339,68 @@ def backtest(
         )  # fmt: skip
     # off a terminal (a log, CI, a pipe) rich assumes 80 columns and cuts every cell to "(defa…"; give it room
     Console(width=None if sys.stdout.isatty() else 1000).print(table)
+
+
+@app.command()
+def replay(
+    recording: Annotated[str, typer.Option(help="a recording directory (tradehive run --record DIR)")],
+    speed: Annotated[
+        str, typer.Option(help="replay speed: max (default), N or 1", callback=_check(_speed))
+    ] = "max",
+    param: Annotated[
+        list[str] | None,
+        typer.Option(help="override a strategy parameter: k=v (the trading brain) or brain.k=v (repeatable)"),
+    ] = None,
+    out: Annotated[
+        str | None, typer.Option(help="directory for the replay's own recording [default: a temporary one]")
+    ] = None,
+    as_json: cliutil.JsonFlag = False,
+) -> None:
+    """Replay a recorded session through the real agents with its recorded configuration and compare the decisions:
+    exit 0 when the orders, fills and positions are the same, 1 with the first divergence printed."""
+    import tempfile
+
+    from rich.console import Console
+
+    from tradehive import replay as replay_mod
+    from tradehive.backtest import parse_params
+    from tradehive.errors import TradehiveError
+    from tradehive.recording import Recording, RecordingError
+
+    try:
+        run_meta = Recording(recording).run
+        params = parse_params(param or [])
+    except (RecordingError, TradehiveError) as exc:
+        raise cliutil.UsageError(str(exc)) from exc
+    if not run_meta.get("agents"):
+        raise cliutil.UsageError(
+            f"{recording}: the manifest does not say what was run (record with --record)"
+        )
+    console = Console(stderr=True)
+    with tempfile.TemporaryDirectory(prefix="tradehive-replay-") as tmp:
+        spec = replay_mod.ReplaySpec(
+            recording=Path(recording), out=Path(out or tmp), speed=speed, params=params
+        )
+        try:
+            replayed = replay_mod.run(spec, progress=lambda line: console.print(f"[dim]{line}[/]"))
+            diff = replay_mod.compare(recording, replayed)
+        except replay_mod.ReplayError as exc:
+            raise cliutil.UsageError(str(exc)) from exc
+        except TradehiveError as exc:
+            print(f"tradehive replay: {exc}", file=sys.stderr)
+            raise typer.Exit(1) from exc
+    if as_json:
+        first = diff.first
+        print(json.dumps({"clean": diff.clean, "differences": len(diff.differences),
+                          "recorded_events": diff.recorded_events, "replayed_events": diff.replayed_events,
+                          "positions": {s: list(v) for s, v in diff.positions.items()},
+                          "first": None if first is None else {
+                              "kind": first.kind, "client_order_id": first.client_order_id, "brain": first.brain,
+                              "data_ts_ns": first.data_ts_ns, "recorded": first.recorded, "replayed": first.replayed}},
+                         indent=2))  # fmt: skip
+    else:
+        print(replay_mod.render(diff))
+    raise typer.Exit(0 if diff.clean else 1)
 
 
 @app.command("prom-sd")

@@ -44,6 +44,7 @@ class PlatformConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     timeframe: str = ""  # bars the brains trade on; empty: 1s on the simulator (the demo), 1m on replays
     strategy: str = ""  # the trading brain's strategy: built-in name, module:Class or path/file.py:Class
     exit_at_end: bool = False
+    record: str = ""  # a directory: record the session there (tradehive replay --recording DIR replays it)
     security_dir: str = ""  # keys directory (agentcore keys init): CurveZMQ + Pyro5 TLS on; empty: off
     ns_host: str = "127.0.0.1"
     ns_port: int = 9090

@@ -12,7 +12,7 @@ come. It then declares its own watermark: everything of that symbol up to it has
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from tradehive import protocol as p
@@ -116,6 +116,7 @@ class TraderGate:
         *,
         max_hold_s: float = 0.0,
         flow_to: str = "",
+        positions: Mapping[str, tuple[str, int, int]] | None = None,
     ) -> None:
         from marketcore.execution import QuoteSequencer
 
@@ -124,6 +125,20 @@ class TraderGate:
         self.agent, self._release, self._events = agent, release, events_alias
         self.sequencer = QuoteSequencer(brains, self._out, max_hold_ns=int(max_hold_s * 1e9))
         self._wm_out: dict[str, int] = {}
+        self._received: dict[str, int] = {}  # symbol -> data time of the last quote received from the router
+        self.last_out: dict[str, int] = {}  # symbol -> data time of the last quote released to the venue
+        # a replay of a recorded session: per order (client id -> symbol, venue position, decision time), where the
+        # recorded venue stood when it came (QuotePosition); per symbol the venue is held there until that order
+        # comes, then moved there. An order the brains decided past without sending (a changed parameter) is dropped
+        self._at = {cid: (str(sym), int(at), int(d)) for cid, (sym, at, d) in (positions or {}).items()}
+        self._pending: dict[str, list[tuple[int, int, str]]] = {}
+        for cid, (symbol, at, d) in self._at.items():
+            self._pending.setdefault(symbol, []).append((at, d, cid))
+        for symbol, pend in self._pending.items():
+            pend.sort(reverse=True)  # the next one last
+            self.sequencer.cap(symbol, pend[-1][0])
+        self.misplaced = 0  # recorded positions this replay could not reach (their quotes had not arrived)
+        self.dropped = 0  # recorded orders this replay did not send
         self.flow = FlowReporter(agent, flow_to) if flow_to else None
         if self.flow is not None:
             self.flow.hello()
@@ -132,9 +147,14 @@ class TraderGate:
 
     def on_ticks(self, symbol: str, ticks: Any, origin_ns: int) -> None:
         self.sequencer.on_ticks(symbol, ticks, origin_ns)
+        if self.sequencer.enabled and ticks.size:
+            self._received[symbol] = int(ticks["ts"][-1])
+            self._publish(symbol)
 
     def on_watermark(self, brain: str, symbol: str, ts_ns: int) -> None:
         self.sequencer.on_watermark(brain, symbol, ts_ns)
+        if self._pending:
+            self._drop_passed(symbol)
         self._publish(symbol)
 
     def on_decision(
@@ -146,7 +166,42 @@ class TraderGate:
         self.sequencer.on_decision(brain, symbol, data_ts_ns, key, run)
         self._publish(symbol)
 
+    def before_order(self, client_order_id: str, symbol: str) -> None:
+        """A replay: put the venue where the recorded one stood when this order reached it."""
+        at = self._at.get(client_order_id)
+        if at is None:
+            return
+        self.sequencer.release_until(symbol, at[1])
+        if self.last_out.get(symbol, 0) < at[1]:
+            self.misplaced += 1
+
+    def after_order(self, client_order_id: str, symbol: str) -> None:
+        at = self._at.pop(client_order_id, None)
+        pend = self._pending.get(symbol)
+        if at is None or not pend:
+            return
+        entry = (at[1], at[2], client_order_id)
+        if entry in pend:
+            pend.remove(entry)
+        self.sequencer.cap(symbol, pend[-1][0] if pend else None)
+
+    def _drop_passed(self, symbol: str) -> None:
+        """Recorded orders of ``symbol`` decided at or before the brains' watermark that never came: gone."""
+        pend = self._pending.get(symbol)
+        if not pend:
+            return
+        limit = self.sequencer.limit(symbol)
+        gone = [e for e in pend if e[1] <= limit]
+        if gone:
+            for e in gone:
+                pend.remove(e)
+                self._at.pop(e[2], None)
+            self.dropped += len(gone)
+            self.sequencer.cap(symbol, pend[-1][0] if pend else None)
+
     def _out(self, symbol: str, ticks: Any, origin_ns: int) -> None:
+        if ticks.size:
+            self.last_out[symbol] = int(ticks["ts"][-1])
         self._release(symbol, ticks, origin_ns)
         if self.flow is not None and ticks.size:
             self.flow.report(int(ticks["ts"][-1]), symbol)
@@ -154,13 +209,22 @@ class TraderGate:
     def _publish(self, symbol: str) -> None:
         if not self.sequencer.enabled:
             return  # no event time: no watermarks
-        limit = self.sequencer.limit(symbol)
+        # every fill up to the watermark is out: the brains' limit, but never past the quotes this trader has
+        # received (a brain may be ahead of the trader's market stream: its decision must not miss a fill)
+        limit = min(self.sequencer.limit(symbol), self._received.get(symbol, -1))
         if limit > self._wm_out.get(symbol, -1):
             self._wm_out[symbol] = limit
             self.agent.send(self._events, limit, topic=p.wm_topic(symbol), type_=p.TYPE_WATERMARK)
 
     def status(self) -> dict[str, object]:
-        return self.sequencer.status()
+        st = self.sequencer.status()
+        if self._at or self.misplaced:
+            st.update(
+                positions_pending=len(self._at),
+                positions_missed=self.misplaced,
+                positions_dropped=self.dropped,
+            )
+        return st
 
 
 class BrainGate:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -130,18 +132,49 @@ def _event_time(data: str, feeder: dict[str, Any], router: dict[str, Any], brain
     router["watermarks"] = True
     brains["sync"] = True
     trader.setdefault("sync_brains", ["brain-trend"])  # the brains that trade
-    if not data:
-        trader.setdefault("sync_max_hold_s", 1.0)  # live: a silent brain never freezes the venue
-        return
     flow = {"flow_to": "feeder"}
     consumers = ["router", "brain-regime", "brain-trend", "trader"] + (["recorder"] if recorder else [])
+    if not data:
+        trader.setdefault("sync_max_hold_s", 1.0)  # live: a silent brain never freezes the venue
+        if not recorder:
+            return
+        # a recorded live session: the stream starts once every agent listens (every brain's first bar, hence
+        # its warm-up, is the stream's first; the recorder has it all), and the brains' client order ids carry
+        # a session a replay reuses (tradehive.replay)
+        brains.setdefault("session", f"live{time.time_ns() // 1_000_000_000 % 0xFFFFFF:06x}")
     feeder.update(flow_consumers=consumers, flow_window_s=window_s)
     router.update(flow)
-    brains.update(flow, session="replay")  # the same client order ids on every run
+    brains.update(flow)
+    brains.setdefault("session", "replay")  # the same client order ids on every run
     trader.update(flow)
     if recorder:
         recorder.update(flow, wait_for=["router.market", "trader.events", "brain-regime.signals",
                                         "brain-trend.signals"])  # fmt: skip
+
+
+def with_run_record(topo: Topology, **extra: Any) -> Topology:
+    """Give the topology's recorder (if any) the description of the run it records: every other agent's class and
+    final config (what ``tradehive replay`` starts again) plus ``extra`` facts; stored in the manifest."""
+    rec = topo.agents.get("recorder")
+    if rec is None:
+        return topo
+    from marketcore.execution import ExecutionSettings
+
+    trader = topo.agents["trader"].config if "trader" in topo.agents else {}
+    names = {f.name for f in msgspec.structs.fields(ExecutionSettings)}
+    venue = {**msgspec.to_builtins(ExecutionSettings()), **{k: v for k, v in trader.items() if k in names}}
+    venue = {
+        k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in venue.items()
+    }  # None: no limit
+    feeder = topo.agents["feeder"].config if "feeder" in topo.agents else {}
+    run = {
+        "format": 1, "created_ns": time.time_ns(), **extra, "venue": venue,  # execution, risk, costs: all of them
+        "sim_seed": feeder.get("sim_seed", 7) if not feeder.get("data_dir") else None,
+        "agents": {n: {"class": a.cls, "config": msgspec.to_builtins(a.config)}
+                   for n, a in topo.agents.items() if n != "recorder"},
+    }  # fmt: skip
+    agents = {**topo.agents, "recorder": msgspec.structs.replace(rec, config={**rec.config, "run": run})}
+    return msgspec.structs.replace(topo, agents=agents)
 
 
 def from_config(cfg: PlatformConfig) -> Topology:
@@ -150,7 +183,7 @@ def from_config(cfg: PlatformConfig) -> Topology:
     topo = build_topology(data=cfg.data, fmt=cfg.format, tz=cfg.tz, symbols=cfg.symbols or None, speed=cfg.speed,
                           timeframe=cfg.timeframe, ns_host=cfg.ns_host, ns_port=cfg.ns_port,
                           log_level=cfg.log_level, security_dir=cfg.security_dir,
-                          strategy=cfg.strategy)  # fmt: skip
+                          strategy=cfg.strategy, record_to=cfg.record)  # fmt: skip
     unknown = sorted(set(cfg.roles) - set(topo.agents))
     if unknown:
         raise ConfigError(
@@ -167,4 +200,5 @@ def from_config(cfg: PlatformConfig) -> Topology:
         elif isinstance(spec.config.get("params"), dict) and isinstance(extra.get("params"), dict):
             merged["params"] = {**spec.config["params"], **extra["params"]}
         agents[name] = msgspec.structs.replace(spec, config=merged)
-    return msgspec.structs.replace(topo, agents=agents)
+    topo = msgspec.structs.replace(topo, agents=agents)
+    return with_run_record(topo, live=not cfg.data, speed=cfg.speed, data=cfg.data)

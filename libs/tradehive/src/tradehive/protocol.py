@@ -55,6 +55,7 @@ BAR_PREFIX: Final = "bar."
 SIGNAL_PREFIX: Final = "signal."
 EXEC_PREFIX: Final = "exec."
 POS_PREFIX: Final = "pos."
+AT_PREFIX: Final = "at."
 
 
 class ProtocolError(TradehiveError, ValueError):
@@ -91,6 +92,11 @@ def exec_topic(trader: str) -> str:
 
 def pos_topic(trader: str) -> str:
     return f"{POS_PREFIX}{trader}"
+
+
+def at_topic(trader: str) -> str:
+    """The trader's :class:`QuotePosition` records (where its venue stood when each order reached it)."""
+    return f"{AT_PREFIX}{trader}"
 
 
 def _rest(topic: str, prefix: str) -> str:
@@ -245,6 +251,17 @@ class Watermark(_Record, frozen=True, tag="watermark"):
     symbol: str = ""
 
 
+class QuotePosition(_Record, frozen=True, tag="quote_position"):
+    """Where the trader's venue stood when an order reached it: the data time of the last ``symbol`` quote it had
+    processed. Published on the trader's events (``at.<trader>``) for every order it decided on; a replay of a
+    recorded session holds its venue at the same place for that order (live, a quote may have gone to the venue
+    before a slow brain decided: ``sync_max_hold_s``)."""
+
+    client_order_id: str
+    symbol: str
+    ts_ns: int
+
+
 class ErrorReply(_Record, frozen=True, tag="error"):
     """Kept decodable for peers of an earlier build; roles now refuse through the wire error kind."""
 
@@ -260,6 +277,7 @@ Record = (
     | OrderAck
     | PositionReport
     | Watermark
+    | QuotePosition
     | ErrorReply
 )
 

@@ -3,7 +3,8 @@ DuckDB or pyarrow.
 
 Layout of a recording directory::
 
-    manifest.json                 parts per stream (rows, data-time span, bytes), what rotation dropped
+    manifest.json                 parts per stream (rows, data-time span, bytes), what rotation dropped, and
+                                  ``run``: what produced it (every agent's class and config), for a replay
     ticks/part-000001.parquet     symbol, ts, bid, ask, last, volume + the wire header (publisher, seq, sent_ns, origin_ns)
     bars/part-000001.parquet      topic, symbol, timeframe, price, partial, the BAR_DTYPE fields + the header
     events/part-000001.parquet    topic, type, publisher, seq, sent_ns, origin_ns, payload (the wire bytes), json
@@ -111,6 +112,11 @@ class RecordingWriter:
             (int(p["file"][5:11]) for s in STREAMS for p in self.manifest["parts"][s]), default=0
         )
         self._pending = {s: _empty(s) for s in STREAMS}
+
+    def set_run(self, run: dict[str, Any]) -> None:
+        """What produced this recording (``run`` in the manifest: the agents and their configs), written now."""
+        self.manifest["run"] = run
+        _write_json(self.root / MANIFEST, self.manifest)
 
     # -- adding ---------------------------------------------------------------------------------------------
     def add_ticks(self, symbol: str, ticks: npt.NDArray[Any], h: Header) -> None:
@@ -234,6 +240,11 @@ class Recording:
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
         self.manifest = _read_manifest(self.root)
+
+    @property
+    def run(self) -> dict[str, Any]:
+        """What produced the recording (the agents and their configs), empty when it was not recorded."""
+        return dict(self.manifest.get("run") or {})
 
     def table(self, stream: str) -> pa.Table:
         files = [self.root / stream / p["file"] for p in self.manifest["parts"][stream]]

@@ -64,7 +64,11 @@ class StrategyRunner:
         self.last_data_ns = 0
         self.timeframe_ns = timeframe_ns
         self.decision_ns = 0  # data time of what the strategy acts on: a closed bar's end, a tick's time
-        self._ids = ClientOrderIdGenerator(name, session)
+        self.session = session
+        # one counter per symbol (``<brain>-<session>.<SYMBOL>-<n>``): a brain decides on each symbol in data-time
+        # order, but on different symbols in arrival order, so one shared counter would number the same decisions
+        # differently from run to run (a replay could not match a recorded session's ids)
+        self._ids: dict[str, ClientOrderIdGenerator] = {}
         self._warmed: set[str] = set()
         self.strategy: Strategy | None = None
 
@@ -151,7 +155,11 @@ class StrategyRunner:
         if not self.running:
             self.counts["dropped_while_stopped"] += 1
             return None
-        cid = self._ids.next()
+        ids = self._ids.get(symbol)
+        if ids is None:
+            tag = "".join(c if c.isalnum() else "_" for c in symbol)
+            ids = self._ids[symbol] = ClientOrderIdGenerator(self.name, f"{self.session}.{tag}")
+        cid = ids.next()
         cmd = SubmitOrder(client_order_id=cid, symbol=symbol, side=side, qty=qty, type=type, limit_price=limit_price,
                           stop_price=stop_price, stop_loss=stop_loss, take_profit=take_profit,
                           strategy_id=self.name, ts_ns=time.time_ns(), data_ts_ns=self.decision_ns)  # fmt: skip

@@ -32,7 +32,9 @@ class FeederConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     sim_rate_hz: float = 20.0  # simulated ticks per second per symbol
     sim_history_s: float = 6 * 3600.0  # simulated history available before the stream starts
     options: dict[str, str] = {}  # extra options for a registered source adapter
-    flow_consumers: list[str] = []  # replay: agents that must join before the stream starts, and pace it
+    flow_consumers: list[
+        str
+    ] = []  # agents that must join before the stream starts (and, in a replay, pace it)
     flow_window_s: float = 600.0  # replay: data time the feeder may run ahead of its slowest consumer
 
 
@@ -63,9 +65,10 @@ class FeederAgent(Agent):
         self.bind("PUB", p.FEEDER_TICKS)
         self.bind("REP", p.FEEDER_HISTORY, handler=self.on_history)
         self.released_ns = 0  # data time of the last tick released
-        self.gate = FlowGate(
-            cfg.flow_consumers if self.mode == "replay" else [], int(cfg.flow_window_s * 1e9)
-        )
+        # a replay runs at most a window ahead of its slowest consumer; a live source cannot be slowed, but with
+        # consumers listed (a recorded live session) it starts only once they all listen: none misses the start
+        window = float("inf") if self.source.live else cfg.flow_window_s
+        self.gate = FlowGate(cfg.flow_consumers, int(min(window * 1e9, 2**62)))
         if self.gate.enabled:
             self.bind("PULL", FLOW_ALIAS, handler=self.on_flow)
         self.after(1.0, self.step)  # give subscribers a moment; a late one recovers the start from history

@@ -30,6 +30,7 @@ class RecorderConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     discover_interval_s: float = 1.0
     flow_to: str = ""  # a replaying feeder's name: say hello once joined, then report progress (flow control)
     wait_for: list[str] = []  # addresses (agent.alias) to have joined before saying hello to the feeder
+    run: dict[str, Any] = {}  # what was run (the agents' configs), kept in the manifest for a replay
 
 
 class RecorderAgent(Agent):
@@ -42,6 +43,8 @@ class RecorderAgent(Agent):
         self.writer = RecordingWriter(
             cfg.out_dir, max_bytes=cfg.max_bytes, part_rows=cfg.part_rows, part_seconds=cfg.part_seconds
         )
+        if cfg.run:
+            self.writer.set_run(cfg.run)
         self.joined: set[str] = set()
         self.flow: FlowReporter | None = None
         self.seen: dict[str, int] = {}  # symbol -> first live tick ts recorded
@@ -122,7 +125,9 @@ class RecorderAgent(Agent):
             return
         try:
             rec: Any = (
-                p.decode(payload) if msg.topic.startswith(("signal.", "pos.")) else decode_order(payload)
+                p.decode(payload)
+                if msg.topic.startswith(("signal.", "pos.", "at."))
+                else decode_order(payload)
             )
             text = msgspec.json.encode(rec).decode()
         except Exception as exc:  # noqa: BLE001 - kept as bytes, flagged, counted: nothing is lost

@@ -42,6 +42,9 @@ class TraderConfig(ExecutionSettings, frozen=True, forbid_unknown_fields=True):
     sync_max_hold_s: float = 0.0  # live: a quote held this long goes on anyway (0: wait; replays)
     flow_to: str = ""  # a replaying feeder's name: report progress to it (flow control)
     connect_timeout_s: float = 30.0  # how long the router may take to appear in the name server
+    # a replay of a recorded session: client order id -> (symbol, data time of the last quote the recorded venue had
+    # processed when that order reached it, the order's decision time); the venue is held there (tradehive.replay)
+    replay_positions: dict[str, tuple[str, int, int]] = {}
 
 
 class TraderAgent(Agent):
@@ -90,7 +93,9 @@ class TraderAgent(Agent):
         self.every(cfg.position_interval_s, self.publish_positions)
         self._waiting: dict[str, Any] = {}  # intents held by event time -> where their ack goes
         self.gate = TraderGate(self, cfg.sync_brains, self.engine.on_ticks, p.TRADER_EVENTS,
-                               max_hold_s=cfg.sync_max_hold_s, flow_to=cfg.flow_to)  # fmt: skip
+                               max_hold_s=cfg.sync_max_hold_s, flow_to=cfg.flow_to,
+                               positions=cfg.replay_positions)  # fmt: skip
+        self._at_topic = p.at_topic(self.name)
 
     def on_ticks(self, msgs: list[Message]) -> None:
         """Every tick message waiting (natural batching): one call per symbol with its ticks in arrival order
@@ -150,10 +155,18 @@ class TraderAgent(Agent):
         return None
 
     def _submit(self, cmd: SubmitOrder, raw: bytes, origin_ns: int) -> bytes:
+        self.gate.before_order(
+            cmd.client_order_id, cmd.symbol
+        )  # a replay: the venue where the recorded one was
+        at = self.engine.quotes.get(cmd.symbol, (0, 0.0, 0.0))[0]  # where the venue stands for this order
         t0 = time.perf_counter()
         ack = self.engine.submit(cmd, origin_ns)
         if not ack.duplicate:  # the order log: every order asked for, accepted or refused before the venue
             self._log_order(cmd, ack, raw, origin_ns)
+            pos = p.QuotePosition(cmd.client_order_id, cmd.symbol, int(at))
+            self.send(p.TRADER_EVENTS, p.encode(pos), topic=self._at_topic, type_="quote_position",
+                      origin_ns=origin_ns)  # fmt: skip
+            self.gate.after_order(cmd.client_order_id, cmd.symbol)
         if ack.accepted and not ack.duplicate:
             self._hop_venue.observe(time.perf_counter() - t0)
         if ack.rule and not ack.duplicate:

@@ -58,6 +58,7 @@ class QuoteSequencer:
         self.held_ticks = 0
         self.held_decisions = 0
         self.forced = 0  # ticks (and decisions) released by max_hold_ns before every participant caught up
+        self.caps: dict[str, int] = {}  # symbol -> no quote after this data time goes out (until lifted)
 
     @property
     def enabled(self) -> bool:
@@ -138,6 +139,19 @@ class QuoteSequencer:
         self.forced += forced
         return forced
 
+    def release_until(self, symbol: str, ts_ns: int) -> None:
+        """Release every held ``symbol`` quote up to ``ts_ns`` now, whatever the participants said (a replay puts
+        its venue where a recorded session's venue was; a cap still holds)."""
+        self._drain_quotes(symbol, ts_ns)
+
+    def cap(self, symbol: str, ts_ns: int | None) -> None:
+        """Hold ``symbol`` quotes after ``ts_ns`` whatever the participants say (None lifts the cap)."""
+        if ts_ns is None:
+            self.caps.pop(symbol, None)
+        else:
+            self.caps[symbol] = ts_ns
+        self._drain(symbol)  # a raised or lifted cap lets out what the participants allowed
+
     def _drain(self, symbol: str) -> None:
         limit = self.limit(symbol)
         heap = self._decisions.get(symbol)
@@ -156,6 +170,7 @@ class QuoteSequencer:
         queue = self._held.get(symbol)
         if not queue:
             return
+        limit = min(limit, self.caps.get(symbol, _ALWAYS))
         while queue:
             ticks, origin, since = queue[0]
             if int(ticks["ts"][-1]) <= limit:
@@ -175,7 +190,7 @@ class QuoteSequencer:
     def status(self) -> dict[str, object]:
         return {"participants": sorted(self.participants), "held_ticks": self.held_ticks,
                 "held_decisions": self.held_decisions, "forced": self.forced,
-                "watermarks": {s: dict(m) for s, m in self._marks.items()}}  # fmt: skip
+                "watermarks": {s: dict(m) for s, m in self._marks.items()}, "caps": dict(self.caps)}  # fmt: skip
 
 
 __all__ = ["QuoteSequencer"]
