@@ -19,7 +19,7 @@ from tradehive.backtest import order_log
 from tradehive.recording import Recording
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
-SESSION_S = 60.0  # of live simulator data after start-up: ~15-25 orders with the demo's 1 s bars
+SESSION_S = 45.0  # of live simulator data after start-up (the start-up burst trades too): >= 5 fills
 
 
 def _tradehive(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:

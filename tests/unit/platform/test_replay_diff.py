@@ -125,3 +125,35 @@ def test_a_capped_sequencer_holds_the_venue_where_a_recorded_order_found_it() ->
     seq2.on_ticks("X", _ticks([1, 2, 3]))
     seq2.release_until("X", 2)  # a recorded venue that was further than the brains allowed
     assert out[-1] == [1, 2]
+
+
+class _Agent:
+    name = "trader"
+
+    def every(self, *_a: object) -> None:
+        return None
+
+    def send(self, *_a: object, **_k: object) -> None:
+        return None
+
+
+def test_the_trader_gate_replays_recorded_venue_positions_and_drops_orders_never_sent() -> None:
+    from tradehive.eventtime import TraderGate
+
+    out: list[list[int]] = []
+    positions = {"c1": ("X", 105, 101), "c2": ("X", 105, 102), "c3": ("X", 108, 107)}
+    gate = TraderGate(
+        _Agent(), ["b"], lambda s, t, o: out.append(t["ts"].tolist()), "events", positions=positions
+    )
+    gate.on_ticks("X", _ticks(list(range(100, 110))), 0)
+    gate.on_decision("b", "X", 101)
+    assert out == [[100]]  # the brain decided up to 100 so far
+    gate.before_order(
+        "c1", "X"
+    )  # the recorded venue had seen up to 105 when c1 came (a quote let through live)
+    assert out[-1] == [101, 102, 103, 104, 105]
+    gate.after_order("c1", "X")
+    gate.on_watermark("b", "X", 109)  # the brain went past c2's decision (102) without sending it: dropped
+    st = gate.status()
+    assert st["positions_dropped"] == 2 and st["positions_missed"] == 0  # c2 and c3 (107) both passed
+    assert out[-1] == [106, 107, 108, 109]

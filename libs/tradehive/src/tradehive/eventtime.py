@@ -137,6 +137,7 @@ class TraderGate:
         for symbol, pend in self._pending.items():
             pend.sort(reverse=True)  # the next one last
             self.sequencer.cap(symbol, pend[-1][0])
+        self._replaying = bool(self._at)
         self.misplaced = 0  # recorded positions this replay could not reach (their quotes had not arrived)
         self.dropped = 0  # recorded orders this replay did not send
         self.flow = FlowReporter(agent, flow_to) if flow_to else None
@@ -218,7 +219,7 @@ class TraderGate:
 
     def status(self) -> dict[str, object]:
         st = self.sequencer.status()
-        if self._at or self.misplaced:
+        if self._replaying:
             st.update(
                 positions_pending=len(self._at),
                 positions_missed=self.misplaced,
