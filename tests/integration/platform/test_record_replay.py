@@ -59,6 +59,8 @@ def test_the_recording_says_what_was_run(recorded: Path) -> None:
     assert (
         run["venue"]["latency_ms"] == 0.0 and run["venue"]["slippage_ticks"] == 0.0 and run["sim_seed"] == 7
     )
+    assert run["agents"]["router"]["config"]["clock_close"] is False  # bars close on recorded ticks only
+    assert any(t == "watermark" for _, t, _ in Recording(recorded).events("wm."))  # the trader's: the horizon
     fills = [line for line in order_log(recorded) if '"msg":"order_filled"' in line]
     assert len(fills) >= 5, f"the session must trade to prove anything: {len(fills)} fills"
 

@@ -142,6 +142,9 @@ def _event_time(data: str, feeder: dict[str, Any], router: dict[str, Any], brain
         # its warm-up, is the stream's first; the recorder has it all), and the brains' client order ids carry
         # a session a replay reuses (tradehive.replay)
         brains.setdefault("session", f"live{time.time_ns() // 1_000_000_000 % 0xFFFFFF:06x}")
+        # bars close on ticks only: a close by the wall clock depends on when the clock passed, and the ticks of a
+        # stalled feed that arrive after it are refused by the bar builder (a replay cannot know either)
+        router["clock_close"] = False
     feeder.update(flow_consumers=consumers, flow_window_s=window_s)
     router.update(flow)
     brains.update(flow)

@@ -119,6 +119,13 @@ class RecorderAgent(Agent):
         self._c("bars").inc(int(msg.data.size))
 
     def on_record(self, msg: Message) -> None:
+        if msg.type == p.TYPE_WATERMARK and isinstance(
+            msg.data, int
+        ):  # a trader's wm.<SYMBOL>: how far it got
+            text = str(msg.data)
+            self.writer.add_event(msg.topic, msg.type, text.encode(), _header(msg), text, msg.data)
+            self.counts["events"] += 1
+            return
         payload = bytes(msg.data) if isinstance(msg.data, bytes | memoryview) else None
         if payload is None:
             self._reject("bad_record")
