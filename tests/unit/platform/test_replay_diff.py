@@ -146,13 +146,16 @@ def test_the_trader_gate_replays_recorded_venue_positions_and_drops_orders_never
         _Agent(), ["b"], lambda s, t, o: out.append(t["ts"].tolist()), "events", positions=positions
     )
     gate.on_ticks("X", _ticks(list(range(100, 110))), 0)
-    gate.on_decision("b", "X", 101)
-    assert out == [[100]]  # the brain decided up to 100 so far
-    gate.before_order(
-        "c1", "X"
-    )  # the recorded venue had seen up to 105 when c1 came (a quote let through live)
-    assert out[-1] == [101, 102, 103, 104, 105]
-    gate.after_order("c1", "X")
+
+    def submit() -> None:  # what the trader runs once the decision is due
+        gate.before_order(
+            "c1", "X"
+        )  # the recorded venue had seen up to 105 when c1 came (a quote let through)
+        out.append([-1])
+        gate.after_order("c1", "X")
+
+    gate.on_decision("b", "X", 101, "c1", submit)
+    assert out == [[100], [101, 102, 103, 104, 105], [-1]]  # the quotes before it, up to 105, then the order
     gate.on_watermark("b", "X", 109)  # the brain went past c2's decision (102) without sending it: dropped
     st = gate.status()
     assert st["positions_dropped"] == 2 and st["positions_missed"] == 0  # c2 and c3 (107) both passed
