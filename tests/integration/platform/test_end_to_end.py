@@ -7,6 +7,7 @@ import math
 import time
 from pathlib import Path
 
+import msgspec
 import pytest
 from agentcore.testing import wait_until
 from tradehive import protocol as p
@@ -85,6 +86,13 @@ def test_trader_refuses_bad_intents_and_kill_switch_halts(platform, data_dir: Pa
     agents = dict(topo.agents)
     agents.pop("brain-trend")
     agents.pop("brain-regime")
+    # flow control alone: the feeder starts once the router and the trader listen. Without it a max-speed replay
+    # could end before the trader subscribed (the router sends one tick message per drained batch, a handful for
+    # the day), leaving it no quote to fill at ("no quote yet")
+    flow = {"feeder": {"flow_consumers": ["router", "trader"]}, "router": {"flow_to": "feeder"},
+            "trader": {"flow_to": "feeder"}}  # fmt: skip
+    for name, extra in flow.items():
+        agents[name] = msgspec.structs.replace(agents[name], config={**agents[name].config, **extra})
     plat = platform(agents)
     plat.wait_replay_done(timeout=120)
     _pattern, endpoint = naming.resolve(naming.locate("127.0.0.1", plat.port), "trader.orders")
