@@ -11,7 +11,6 @@ import time
 from typing import Any, cast
 
 import msgspec
-import numpy as np
 from agentcore import Agent, Message, batch_handler, remote
 from agentcore.sockets import Handler
 from marketcore.errors import MarketcoreError
@@ -33,6 +32,7 @@ from tradehive.eventtime import TraderGate
 from tradehive.latency import Hop, hop_histogram, since_s
 from tradehive.metrics import RoleMetrics
 from tradehive.records import TraderStatus, read_status, to_status
+from tradehive.routing.runs import join
 
 
 class TraderConfig(ExecutionSettings, frozen=True, forbid_unknown_fields=True):
@@ -111,7 +111,9 @@ class TraderAgent(Agent):
             if m.data.size:
                 by_symbol.setdefault(p.parse_tick_topic(m.topic), []).append(m)
         for symbol, ms in by_symbol.items():
-            ticks = ms[0].data if len(ms) == 1 else np.concatenate([m.data for m in ms])
+            ticks = (
+                ms[0].data if len(ms) == 1 else join([m.data for m in ms])
+            )  # not np.concatenate: ~100x slower
             self.gate.on_ticks(symbol, ticks, ms[-1].origin_ns)
 
     def on_intent(self, msg: Message) -> Any:
