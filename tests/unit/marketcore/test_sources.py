@@ -306,3 +306,30 @@ def test_sim_trades_and_bad_settings() -> None:
         MarketSimulator({"X": {"price": 1.0, "tick": 0.1}})
     with pytest.raises(DataSourceError):
         sim.history("Y", 0, S)
+
+
+def test_sim_state_memory_is_bounded_and_history_still_equals_stream() -> None:
+    """A long stream kept one model state per block for ever (the feeder's RSS grew ~10 KB/s at 10k ticks/s):
+    the states held stay bounded, and history older than them is regenerated identically from checkpoints."""
+    start = 1_700_000_000 * S
+    kw = {"seed": 5, "tick_rate_hz": 400, "start_ns": start, "origin_ns": start - 60 * S}
+    sim = MarketSimulator(SPECS, **kw, cache_blocks=2, recent_states=3, max_checkpoints=4)  # type: ignore[arg-type]
+    streamed: dict[str, list[np.ndarray]] = {"EURUSD": [], "BTC": []}
+    t, held = start, []
+    for _ in range(120):  # 1200 s: ~120 blocks of 4096 ticks per symbol
+        t += 10 * S
+        for sym, ticks in sim.next_batch(t):
+            streamed[sym].append(ticks)
+        held.append(sum(m.states_held() for m in sim._models.values()))
+    models = sim._models.values()
+    assert all(m.frontier[0] > 100 for m in models)  # far more blocks than states held
+    assert max(held) <= 2 * (3 + 4 + 1)  # bounded, not one per block streamed
+    fresh = MarketSimulator(SPECS, **kw)  # type: ignore[arg-type]
+    for sym, parts in streamed.items():
+        got = np.concatenate(parts)
+        for lo, hi in [(start, start + 100 * S), (start + 500 * S, start + 700 * S), (start - 60 * S, t + 1)]:
+            assert_same(sim.history(sym, lo, hi), fresh.history(sym, lo, hi))  # old blocks regenerated
+            assert_same(got[(got["ts"] >= lo) & (got["ts"] < hi)], fresh.history(sym, max(lo, start), hi))
+    assert sum(m.states_held() for m in models) <= 2 * (3 + 4 + 1)
+    with pytest.raises(DataSourceError):
+        MarketSimulator(SPECS, max_checkpoints=1)

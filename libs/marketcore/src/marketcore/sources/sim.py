@@ -73,7 +73,10 @@ DEFAULT_SYMBOLS: Mapping[str, SymbolSpec] = {
 class _SymbolModel:
     """Block generator and checkpoints of one symbol."""
 
-    def __init__(self, name: str, spec: SymbolSpec, seed: int, rate_hz: float, origin_ns: int) -> None:
+    def __init__(
+        self, name: str, spec: SymbolSpec, seed: int, rate_hz: float, origin_ns: int,
+        recent_states: int = 64, max_checkpoints: int = 256,
+    ) -> None:  # fmt: skip
         self.name = name
         self.spec = spec
         self.seed = seed
@@ -88,16 +91,59 @@ class _SymbolModel:
         mid = spec.price / spec.tick_size
         bid0 = math.floor(mid - self.spread_ticks / 2 + 0.5)
         s0 = max(1.0, math.floor(self.spread_ticks + 0.5))
-        self.states = [np.array([math.log(spec.price), self.mean_var, 0.0, bid0, bid0 + s0])]
         self.key = zlib.crc32(name.encode())
+        # Model states at block starts, bounded (a stream of 10k ticks/s adds ~1.5 blocks/s for ever): the
+        # newest one (the frontier the stream continues from), the last ``recent_states`` used, and checkpoints
+        # every ``_spacing`` blocks, thinned (spacing doubled) when more than ``max_checkpoints``. An older state
+        # is regenerated from the checkpoint before it: the same random streams, so the same ticks.
+        state0 = np.array([math.log(spec.price), self.mean_var, 0.0, bid0, bid0 + s0])
+        self.frontier: tuple[int, np.ndarray] = (0, state0)
+        self.recent: OrderedDict[int, np.ndarray] = OrderedDict({0: state0})
+        self.checkpoints: dict[int, np.ndarray] = {0: state0}
+        self.recent_states, self.max_checkpoints = recent_states, max_checkpoints
+        self._spacing = 16
+
+    def states_held(self) -> int:
+        """Model states kept (bounded: at most ``recent_states + max_checkpoints + 1``)."""
+        return len(self.recent) + len(self.checkpoints) + 1
 
     def block(self, k: int) -> np.ndarray:
-        """Ticks of block ``k``; generates (once) earlier blocks never needed, for their state."""
-        while len(self.states) < k + 1:
-            self._generate(len(self.states) - 1)
-        return self._generate(k)
+        """Ticks of block ``k`` (from the state at its start, regenerated from a checkpoint if need be)."""
+        ticks, end = self._run(k, self._state(k))
+        self._remember(k + 1, end)
+        return ticks
 
-    def _generate(self, k: int) -> np.ndarray:
+    def _state(self, k: int) -> np.ndarray:
+        if k == self.frontier[0]:
+            return self.frontier[1]
+        state = self.recent.get(k)
+        if state is None:
+            state = self.checkpoints.get(k)
+        if state is not None:
+            return state
+        known = [j for j in (self.frontier[0], *self.recent, *self.checkpoints) if j < k]
+        j = max(known)  # block 0's state is always a checkpoint
+        state = self._state(j)
+        for i in range(j, k):  # blocks never needed (or forgotten), generated for their end state
+            state = self._run(i, state)[1]
+            self._remember(i + 1, state)
+        return state
+
+    def _remember(self, k: int, state: np.ndarray) -> None:
+        if k > self.frontier[0]:
+            self.frontier = (k, state)
+        self.recent[k] = state
+        self.recent.move_to_end(k)
+        while len(self.recent) > self.recent_states:
+            self.recent.popitem(last=False)
+        if k % self._spacing == 0 and k not in self.checkpoints:
+            self.checkpoints[k] = state
+            if len(self.checkpoints) > self.max_checkpoints:
+                self._spacing *= 2
+                self.checkpoints = {j: v for j, v in self.checkpoints.items() if j % self._spacing == 0}
+
+    def _run(self, k: int, state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Block ``k``'s ticks from the state at its start, and the state at its end."""
         spec = self.spec
         rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([self.seed, self.key, k])))
         n = int(rng.poisson(self.rate_hz * self.block_ns / NS_PER_SECOND))
@@ -107,11 +153,9 @@ class _SymbolModel:
         u = rng.random(n)
         side = np.where(u < spec.one_side_prob / 2, 1, np.where(u < spec.one_side_prob, 2, 0)).astype(np.int8)
         bid, ask, end = quote_path(
-            z, noise, side, self.states[k], self.omega, spec.garch_alpha, spec.garch_beta,
+            z, noise, side, state, self.omega, spec.garch_alpha, spec.garch_beta,
             self.mean_var, self.spread_ticks, spec.tick_size,
         )  # fmt: skip
-        if len(self.states) == k + 1:
-            self.states.append(end)
         out = np.empty(n, dtype=TICK_DTYPE)
         out["ts"] = ts
         out["bid"] = self._price(bid)
@@ -121,7 +165,7 @@ class _SymbolModel:
         size = rng.exponential(spec.mean_trade_size, n)
         out["last"] = np.where(trade, np.where(buy, out["ask"], out["bid"]), np.nan)
         out["volume"] = np.where(trade, size, 0.0)
-        return out
+        return out, end
 
     def _price(self, ticks: np.ndarray) -> np.ndarray:
         if self.inv_tick is not None:
@@ -141,11 +185,15 @@ class MarketSimulator:
         *,
         origin_ns: int | None = None,
         cache_blocks: int = 64,
+        recent_states: int = 64,
+        max_checkpoints: int = 256,
     ) -> None:
         """``start_ns``: the first streamed time; ``origin_ns`` (default ``start_ns``): where the simulated
-        history begins (set it earlier to have history before the stream starts)."""
-        if tick_rate_hz <= 0:
-            raise DataSourceError("tick_rate_hz must be > 0")
+        history begins (set it earlier to have history before the stream starts). Memory stays bounded however
+        long it streams: ``cache_blocks`` blocks of ticks, and per symbol ``recent_states`` block-start states
+        plus at most ``max_checkpoints`` checkpoints (older history is regenerated from them, identical)."""
+        if tick_rate_hz <= 0 or recent_states < 1 or max_checkpoints < 2:
+            raise DataSourceError("need tick_rate_hz > 0, recent_states >= 1 and max_checkpoints >= 2")
         specs = {k.upper(): _spec(k, v) for k, v in (symbols or DEFAULT_SYMBOLS).items()}
         if not specs:
             raise DataSourceError("the simulator needs at least one symbol")
@@ -157,7 +205,9 @@ class MarketSimulator:
         self.origin_ns = origin
         self.start_ns = start_ns
         self._models = {
-            s: _SymbolModel(s, spec, seed, spec.tick_rate_hz or tick_rate_hz, origin)
+            s: _SymbolModel(
+                s, spec, seed, spec.tick_rate_hz or tick_rate_hz, origin, recent_states, max_checkpoints
+            )  # fmt: skip
             for s, spec in specs.items()
         }
         self._emitted = start_ns - 1  # every tick with ts <= this has been streamed
