@@ -21,6 +21,7 @@ import pytest
 from tradehive.backtest import BacktestSpec
 from tradehive.backtest import run as run_backtest
 from tradehive.recording import Recording
+from tradehive.report import brain_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
@@ -97,7 +98,7 @@ def test_order_rate_throttle_counts_data_time(runs: dict[str, Path]) -> None:
         if r["msg"] == "submit_order"
         or (r["msg"] == "order_rejected" and r["reason"].startswith("more than"))
     )
-    assert len({cid.rsplit("-replay-", 1)[0] for _, cid, _ in decided}) == 2, "both brains must decide"
+    assert len({brain_of(cid) for _, cid, _ in decided}) == 2, "both brains must decide"
     last_ok: int | None = None
     for ts, _cid, accepted in decided:
         gap = None if last_ok is None else ts - last_ok
