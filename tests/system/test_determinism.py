@@ -42,6 +42,7 @@ def replay(factory: Callable[..., Stack], speed: str, out: Path) -> tuple[list[s
     env = {"TRADEHIVE_DATA_DIR": str(DATA), "TRADEHIVE_REPLAY_SPEED": speed, "TRADEHIVE_RECORDING_DIR": str(out),
            **ENV}  # fmt: skip
     stack = factory(replay=True, env=env, overrides=(EVENT_TIME, OVERRIDE))
+    stack.profiles = ["record"]  # every compose command sees the recorder: ``down`` removes it too
     stack.up(*SERVICES)
     t0 = time.monotonic()
     wait_for(
