@@ -18,6 +18,10 @@ from tradehive.platform import FEEDER, ROUTER
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
 OHLCV = ("ts", "open", "high", "low", "close", "volume")
+# flow control: the feeder starts once the router listens. Without it a max-speed replay could start before a
+# slow-starting router subscribed (the feeder waits 1 s); the router then recovers only its join lookback from
+# history, by design, and the bars of the days before it differ (what test_router_recovery tests separately)
+FLOW = {"flow_consumers": ["router"]}
 
 
 def _assert_bars_equal(got: np.ndarray, want: np.ndarray, what: str) -> None:
@@ -30,10 +34,10 @@ def _assert_bars_equal(got: np.ndarray, want: np.ndarray, what: str) -> None:
 def test_router_fxcm_bars_equal_vendor_minute_and_daily_bars(platform, data_dir: Path) -> None:
     fx = data_dir / "fxcm"
     plat = platform({
-        "feeder": AgentSpec(cls=FEEDER, config={"data_dir": str(fx / "tick"), "speed": "max"}),
+        "feeder": AgentSpec(cls=FEEDER, config={"data_dir": str(fx / "tick"), "speed": "max", **FLOW}),
         "router": AgentSpec(cls=ROUTER, config={
             "timeframes": ["1m", "1d"], "prices": ["bid", "ask"], "session": "-05:00", "empty": "skip",
-            "tick_window": 2_500_000, "bar_window": 40_000, "publish_partial": False,
+            "tick_window": 2_500_000, "bar_window": 40_000, "publish_partial": False, "flow_to": "feeder",
         }),
     })  # fmt: skip
     plat.wait_replay_done(timeout=300)
@@ -80,8 +84,9 @@ def test_router_fxcm_bars_equal_vendor_minute_and_daily_bars(platform, data_dir:
 def test_router_binance_minute_bars_equal_klines(platform, data_dir: Path) -> None:
     bn = data_dir / "binance"
     plat = platform({
-        "feeder": AgentSpec(cls=FEEDER, config={"data_dir": str(bn), "format": "binance", "speed": "max"}),
-        "router": AgentSpec(cls=ROUTER, config={"timeframes": ["1m"], "empty": "fill", "publish_partial": False}),
+        "feeder": AgentSpec(cls=FEEDER, config={"data_dir": str(bn), "format": "binance", "speed": "max", **FLOW}),
+        "router": AgentSpec(cls=ROUTER, config={"timeframes": ["1m"], "empty": "fill", "publish_partial": False,
+                                            "flow_to": "feeder"}),
     })  # fmt: skip
     plat.wait_replay_done(timeout=120)
     trades = read_binance_trades(bn / "freqtrade_binance_XRP_ETH-trades.json.gz")
