@@ -54,11 +54,18 @@ def test_every_agent_serves_readyz_and_metrics_on_its_published_port(replay_stac
 def test_replayed_day_flows_from_feeder_through_brains_to_trader_fills(replay_stack: Stack) -> None:
     assert replay_stack.call("feeder", "set_speed", "max") == "max"
 
-    def filled() -> dict | None:
-        status = replay_stack.call("trader", "status")
-        return status if status["fills"] > 0 and status["quotes"] > 100_000 else None
+    last: dict = {}
 
-    trader = wait_for(filled, timeout=180, interval=2, what="trader fills from the replayed day")
+    def filled() -> dict | None:
+        last.update(replay_stack.call("trader", "status"))
+        return last if last["fills"] > 0 and last["quotes"] > 100_000 else None
+
+    try:
+        trader = wait_for(filled, timeout=180, interval=2, what="trader fills from the replayed day")
+    except Exception as exc:  # what each hop saw, so a failure says where the day stopped
+        hops = {a: replay_stack.call(a, "status") for a in ("feeder", "brain-trend")}
+        raise AssertionError(f"{exc}; trader: {last}; {hops}; feeder log: "
+                             f"{replay_stack.logs('feeder', tail=15)}") from exc  # fmt: skip
     assert trader["orders"]["by_status"].get("FILLED", 0) == trader["fills"]
     assert trader["errors"] == 0
     regime, trend = replay_stack.call("brain-regime", "status"), replay_stack.call("brain-trend", "status")

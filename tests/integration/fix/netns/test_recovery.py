@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -98,6 +99,8 @@ class Driver:
                                       msgspec.json.encode(cfg).decode()],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
         self.lines: list[dict[str, Any]] = []
+        self.other: list[str] = []  # anything on stdout that is not a protocol line
+        self._buf = b""
         self.ready = self.read_until(lambda d: "ready" in d, 30)
 
     def seen(self, pred: Any, timeout: float) -> dict[str, Any]:
@@ -108,20 +111,40 @@ class Driver:
         return self.read_until(pred, timeout)
 
     def read_until(self, pred: Any, timeout: float) -> dict[str, Any]:
+        """The next protocol line matching ``pred``; a clear failure (not a blocked read) after ``timeout`` s."""
         assert self.proc.stdout is not None
         deadline = time.monotonic() + timeout
-        os.set_blocking(self.proc.stdout.fileno(), True)
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
+        while (left := deadline - time.monotonic()) > 0:
+            line = self._readline(left)
+            if line is None:
+                break
             if not line:
                 raise AssertionError(f"driver exited ({self.proc.poll()}); lines: {self.lines}")
             if not line.startswith("{"):
+                self.other.append(line)
                 continue
             d = json.loads(line)
             self.lines.append(d)
             if pred(d):
                 return d
-        raise AssertionError(f"timeout; lines: {self.lines}")
+        raise AssertionError(f"timeout after {timeout} s; lines: {self.lines}; other output: {self.other[-5:]}")
+
+    def _readline(self, timeout: float) -> str | None:
+        """One line of the driver's stdout, or None when none completes within ``timeout`` s."""
+        assert self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self._buf:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                return None
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                line, self._buf = self._buf, b""
+                return line.decode()
+            self._buf += chunk
+        line, _, self._buf = self._buf.partition(b"\n")
+        return line.decode() + "\n"
 
     def send(self, cmd: dict[str, Any]) -> dict[str, Any]:
         assert self.proc.stdin is not None
@@ -145,6 +168,7 @@ def test_sigkilled_venue_process_restarts_with_its_sequence_and_orders(
     first.seen(lambda d: "event" in d and d["event"]["client_order_id"] == "K2"
                      and d["event"]["msg"] == "order_accepted", 15)  # fmt: skip
     seq = first.send({"op": "status"})["status"]
+    assert first.other == [], "the driver's stdout carries protocol lines only"
     first.proc.send_signal(signal.SIGKILL)
     first.proc.wait(10)
 

@@ -13,6 +13,7 @@ import threading
 import time
 
 import msgspec
+import structlog
 from marketcore.orders import CancelOrder, SubmitOrder
 
 from tradehive_fix.config import FixSessionConfig
@@ -28,6 +29,10 @@ def _print(obj: object) -> None:
 
 
 def main() -> int:
+    # stdout carries the JSON-line protocol only: the venue's logs go to stderr. (Unconfigured structlog prints to
+    # stdout, and print() writes a message and its newline separately, so a protocol line written by another thread
+    # in between was glued behind a log line and never recognised: the kill/restart test's rare 90 s hang.)
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=sys.stderr))
     cfg = msgspec.json.decode(sys.argv[1].encode(), type=FixSessionConfig)
     venue = FixVenue(cfg)
 
