@@ -53,13 +53,16 @@ class SocketMonitor:
         pairs: dict[zmq.Socket[Any], str] = {}
         try:
             while not self._done.is_set():
-                while not self._new.empty():
-                    addr, alias = self._new.get()
+                # an empty zmq.Poller returns at once: with nothing watched yet, wait on the queue instead (the
+                # thread spun a core in every agent without sockets, starving its loop of the GIL)
+                for addr, alias in self._adopt(block=not pairs):
                     pair = self.ctx.socket(zmq.PAIR)
                     pair.linger = 0
                     pair.connect(addr)
                     pairs[pair] = alias
                     poller.register(pair, zmq.POLLIN)
+                if not pairs:
+                    continue
                 for sock, _ in poller.poll(100):
                     try:
                         event = recv_monitor_message(sock)
@@ -79,6 +82,17 @@ class SocketMonitor:
         finally:
             for pair in pairs:
                 pair.close(linger=0)
+
+    def _adopt(self, block: bool) -> list[tuple[str, str]]:
+        """The monitor endpoints queued by ``watch``; waits up to 0.1 s for the first when ``block``."""
+        out: list[tuple[str, str]] = []
+        try:
+            if block:
+                out.append(self._new.get(timeout=0.1))
+            while True:
+                out.append(self._new.get_nowait())
+        except queue.Empty:
+            return out
 
     def stop(self) -> None:
         self._done.set()
