@@ -11,13 +11,12 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
-from agentcore.testing import free_port, wait_until
+from agentcore.testing import wait_until
 from marketcore.indicators import EMA
 from pyqtgraph.Qt import QtCore
 
@@ -169,12 +168,18 @@ def test_real_x_server_pixels_at_known_candles(stack, tmp_path) -> None:
         pytest.skip("Xvfb not installed (.ci/run installs Debian's xvfb; locally: apt-get install xvfb)")
     from pyqtgraph.Qt import QtGui
 
-    display = f":{free_port() % 400 + 100}"
-    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    # -displayfd: Xvfb picks a free display and writes its number once it accepts clients (no guessed number
+    # that another X server may hold, no sleep that a loaded machine outlasts)
+    rfd, wfd = os.pipe()
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(wfd), "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(wfd,))  # fmt: skip
+    os.close(wfd)
     shot = tmp_path / "chart.png"
     try:
-        time.sleep(1.0)
+        with os.fdopen(rfd) as ready:
+            number = ready.readline().strip()
+        assert number.isdigit(), f"Xvfb did not start (exit {xvfb.poll()})"
+        display = f":{number}"
         env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb", "AGENTCORE_LOG_LEVEL": "warning"}
         proc = subprocess.run([sys.executable, "-m", "tradehive_viz.app", "--ns-host", stack.ns.host, "--ns-port",
                                str(stack.ns.port), "--symbol", "EURUSD", "--screenshot", str(shot), "--after", "6",
