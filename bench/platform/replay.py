@@ -2,7 +2,8 @@
 
 ``end_to_end(data, ns_port)`` starts what ``tradehive run --data DATA --speed max`` starts (name server,
 feeder, router, two brains, trader: ``build_topology``) and times from before the start to the router having
-ingested the feeder's last batch (every tick in, so every bar built). ``stages(data)`` times the same work in
+ingested the feeder's last batch (every tick in, so every bar built), with event time on (the default) or
+off. ``stages(data)`` times the same work in
 this one process without messaging: the feeder's read/merge (``ReplaySource``), and the router's per-batch
 work (``clean_ticks`` + ``SymbolBook.add``: tick buffer, bars at 1s/1m/5m/1h/1d x bid/ask/mid, bar buffers).
 """
@@ -28,9 +29,11 @@ def _router_received(status: dict[str, Any]) -> int:
     return sum(s["received"] for alias, s in status["sockets"].items() if alias.endswith(".ticks"))
 
 
-def end_to_end(data: str, ns_port: int, cap_s: float = 120.0) -> dict[str, Any]:
+def end_to_end(data: str, ns_port: int, cap_s: float = 120.0, event_time: bool = True) -> dict[str, Any]:
+    """``event_time`` as ``tradehive run`` (default on: brains and venue in data-time order under flow control);
+    off, every agent runs free (the pre-event-time platform: results may depend on speed and scheduling)."""
     naming.configure_pyro(30.0)
-    topo = build_topology(data=data, speed="max", ns_port=ns_port, log_level="error")
+    topo = build_topology(data=data, speed="max", ns_port=ns_port, log_level="error", event_time=event_time)
     topo = msgspec.structs.replace(topo, settings={**topo.settings, "comm_timeout": 30.0})
     launcher = Launcher(topo, live=False)
     t0 = time.perf_counter()
