@@ -167,7 +167,10 @@ def test_real_x_server_pixels_at_known_candles(stack, tmp_path) -> None:
     if shutil.which("Xvfb") is None:
         pytest.skip("Xvfb not installed (.ci/run installs Debian's xvfb; locally: apt-get install xvfb)")
     from pyqtgraph.Qt import QtGui
+    from tradehive_viz.items import DOWN, UP
 
+    # the chart's own candle colours
+    up, down = ((c.red(), c.green(), c.blue()) for c in (UP, DOWN))
     # -displayfd: Xvfb picks a free display and writes its number once it accepts clients (no guessed number
     # that another X server may hold, no sleep that a loaded machine outlasts)
     rfd, wfd = os.pipe()
@@ -205,7 +208,6 @@ def test_real_x_server_pixels_at_known_candles(stack, tmp_path) -> None:
     for c in geo0["candles"]:
         if abs(c["y_open"] - c["y_close"]) < 4:
             continue  # a body too thin to hold a pixel of its own colour
-        up, down = (0x26, 0xA6, 0x9A), (0xEF, 0x53, 0x50)
         want, other = (up, down) if c["up"] else (down, up)
         top, bottom = sorted((c["y_open"], c["y_close"]))
         n_want = sum(_color_near(img0, c["x"], y, want) for y in range(top + 1, bottom))
@@ -221,9 +223,7 @@ def test_real_x_server_pixels_at_known_candles(stack, tmp_path) -> None:
     assert len(wrong) <= 0.05 * total, ("candles in the other colour", wrong[:3])
     assert len(hidden) <= 0.25 * total, ("candles not where the chart says", hidden[:3])
     # the background between candles is the chart's, not a candle colour (no filled blocks)
-    assert not _color_near(img0, 120, 60, (0x26, 0xA6, 0x9A)) and not _color_near(
-        img0, 120, 60, (0xEF, 0x53, 0x50)
-    )
+    assert not _color_near(img0, 120, 60, up) and not _color_near(img0, 120, 60, down)
     # the forming candle moved between the two grabs (new prices, or it closed and a new one formed)
     f0, f1 = geo0["forming"], geo1["forming"]
     assert f0 is not None and f1 is not None
