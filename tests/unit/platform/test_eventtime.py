@@ -66,9 +66,15 @@ def test_trader_gate_without_brains_takes_decisions_without_error():
         def every(self, *a):
             raise AssertionError("no timer without a hold limit")
 
+        def at_pass_end(self, fn):
+            hooks.append(fn)
+
+    hooks: list = []
     released: list[str] = []
     gate = TraderGate(_Agent(), [], lambda s, t, o: released.append(s), "events")
     ran: list[str] = []
     gate.on_decision("brain-trend", "EURUSD", 1_000, "c-1", lambda: ran.append("c-1"))
     gate.on_watermark("brain-trend", "EURUSD", 2_000)
+    for fn in hooks:  # the loop's pass ends
+        fn()
     assert sent == [] and released == [] and ran == ["c-1"]  # run at once

@@ -136,6 +136,9 @@ class _Agent:
     def send(self, *_a: object, **_k: object) -> None:
         return None
 
+    def at_pass_end(self, _fn: object) -> None:
+        return None
+
 
 def test_the_trader_gate_replays_recorded_venue_positions_and_drops_orders_never_sent() -> None:
     from tradehive.eventtime import TraderGate

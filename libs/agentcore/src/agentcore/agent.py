@@ -79,6 +79,7 @@ class Agent:
         self._by_socket: dict[zmq.Socket[Any], Channel] = {}
         self._connected: dict[str, tuple[str, str, str]] = {}  # local alias -> (address, pattern, endpoint)
         self._timers = Timers()
+        self._pass_end: list[Callable[[], Any]] = []
         self._stopping = threading.Event()
         self._loop_thread: int | None = None
         self._next_port = self.settings.port_base
@@ -382,6 +383,13 @@ class Agent:
     def cancel_timer(self, timer_id: int) -> bool:
         return self._timers.cancel(timer_id)
 
+    def at_pass_end(self, fn: Callable[[], Any]) -> None:
+        """Call ``fn`` from the loop at the end of every pass: after the sockets, remote calls and timers that pass
+        handled, before the loop waits again. For coalescing: handlers note what changed, ``fn`` sends the newest
+        state once (a watermark that moved ten times in one batch goes out once). ``fn`` must be cheap when
+        nothing changed; an exception is counted and logged like a timer's."""
+        self._pass_end.append(fn)
+
     def safe_call(
         self, fn: Callable[..., Any], *args: Any, timeout: float | None = 30.0, **kwargs: Any
     ) -> Any:
@@ -624,6 +632,12 @@ class Agent:
                 except Exception as exc:  # noqa: BLE001 - the loop survives its timers
                     self.metrics.timer_errors += 1
                     self.report_error("timer", exc)
+            for fn in self._pass_end:
+                try:
+                    fn()
+                except Exception as exc:  # noqa: BLE001 - the loop survives its hooks
+                    self.metrics.timer_errors += 1
+                    self.report_error("pass end", exc)
 
 
 def _url_host(host: str) -> str:

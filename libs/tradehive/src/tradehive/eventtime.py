@@ -125,6 +125,7 @@ class TraderGate:
         self.agent, self._release, self._events = agent, release, events_alias
         self.sequencer = QuoteSequencer(brains, self._out, max_hold_ns=int(max_hold_s * 1e9))
         self._wm_out: dict[str, int] = {}
+        self._wm_due: set[str] = set()  # symbols whose watermark may have moved this loop pass
         self._received: dict[str, int] = {}  # symbol -> data time of the last quote received from the router
         self.last_out: dict[str, int] = {}  # symbol -> data time of the last quote released to the venue
         # a replay of a recorded session: per order (client id -> symbol, venue position, decision time), where the
@@ -145,6 +146,7 @@ class TraderGate:
             self.flow.hello()
         if self.sequencer.enabled and max_hold_s > 0:
             agent.every(min(0.1, max_hold_s), self.sequencer.expire)
+        agent.at_pass_end(self.flush)
 
     def on_ticks(self, symbol: str, ticks: Any, origin_ns: int) -> None:
         self.sequencer.on_ticks(symbol, ticks, origin_ns)
@@ -208,14 +210,21 @@ class TraderGate:
             self.flow.report(int(ticks["ts"][-1]), symbol)
 
     def _publish(self, symbol: str) -> None:
-        if not self.sequencer.enabled:
-            return  # no event time: no watermarks
-        # every fill up to the watermark is out: the brains' limit, but never past the quotes this trader has
-        # received (a brain may be ahead of the trader's market stream: its decision must not miss a fill)
-        limit = min(self.sequencer.limit(symbol), self._received.get(symbol, -1))
-        if limit > self._wm_out.get(symbol, -1):
-            self._wm_out[symbol] = limit
-            self.agent.send(self._events, limit, topic=p.wm_topic(symbol), type_=p.TYPE_WATERMARK)
+        if self.sequencer.enabled:  # no event time: no watermarks
+            self._wm_due.add(symbol)
+
+    def flush(self) -> None:
+        """The watermarks that moved in this loop pass, once each (after every fill of the pass is out)."""
+        if not self._wm_due:
+            return
+        for symbol in self._wm_due:
+            # every fill up to the watermark is out: the brains' limit, but never past the quotes this trader has
+            # received (a brain may be ahead of the trader's market stream: its decision must not miss a fill)
+            limit = min(self.sequencer.limit(symbol), self._received.get(symbol, -1))
+            if limit > self._wm_out.get(symbol, -1):
+                self._wm_out[symbol] = limit
+                self.agent.send(self._events, limit, topic=p.wm_topic(symbol), type_=p.TYPE_WATERMARK)
+        self._wm_due.clear()
 
     def status(self) -> dict[str, object]:
         st = self.sequencer.status()
@@ -253,6 +262,8 @@ class BrainGate:
         self._signals_alias, self._orders_alias = signals_alias, orders_alias
         self.inbox = BrainInbox(sources, self._watermark, trader)
         self.flow: Any = None
+        self._wm_due: dict[str, int] = {}  # symbol -> the newest watermark of this loop pass, not sent yet
+        agent.at_pass_end(self.flush)
 
     # handler maps for the agent's connections
     def market(self, bar_topics: Iterable[str], tick_topics: Iterable[str]) -> dict[str, Handler]:
@@ -318,9 +329,18 @@ class BrainGate:
         self.inbox.watermark(msg.sender, msg.topic[3:], int(msg.data))
 
     def _watermark(self, symbol: str, ts_ns: int) -> None:
-        if self.trader:
-            wm = p.Watermark(agent=self.agent.name, symbol=symbol, ts_ns=ts_ns)
-            self.agent.send(self._orders_alias, p.encode(wm), type_=p.TYPE_WATERMARK)
-        self.agent.send(self._signals_alias, ts_ns, topic=p.wm_topic(symbol), type_=p.TYPE_WATERMARK)
-        if self.flow is not None:
-            self.flow.report(ts_ns, symbol)
+        self._wm_due[symbol] = ts_ns  # sent once at the end of the loop pass, however often it moved in it
+
+    def flush(self) -> None:
+        """This loop pass's watermarks, the newest per symbol: to the trader (over the orders socket, after the
+        orders of the pass), to brains consuming the signals (after the signals) and to a replaying feeder."""
+        if not self._wm_due:
+            return
+        for symbol, ts_ns in self._wm_due.items():
+            if self.trader:
+                wm = p.Watermark(agent=self.agent.name, symbol=symbol, ts_ns=ts_ns)
+                self.agent.send(self._orders_alias, p.encode(wm), type_=p.TYPE_WATERMARK)
+            self.agent.send(self._signals_alias, ts_ns, topic=p.wm_topic(symbol), type_=p.TYPE_WATERMARK)
+            if self.flow is not None:
+                self.flow.report(ts_ns, symbol)
+        self._wm_due.clear()

@@ -73,18 +73,30 @@ class FlowGate:
 
 
 class FlowReporter:
-    """A consumer's side: connect to the feeder's ``flow`` socket, say hello, report progress."""
+    """A consumer's side: connect to the feeder's ``flow`` socket, say hello, report progress. Reports are
+    coalesced: the newest goes out once at the end of the agent's loop pass (``Agent.at_pass_end``), however many
+    times it moved in that pass."""
 
     def __init__(self, agent: Any, feeder: str, timeout: float = 30.0) -> None:
         self.agent = agent
         self.last = -1
+        self._due: tuple[int, str] | None = None
         agent.connect(f"{feeder}.{FLOW_ALIAS}", alias=FLOW_ALIAS, timeout=timeout)
+        agent.at_pass_end(self.flush)
 
     def hello(self) -> None:
         self.report(0)
+        self.flush()
 
     def report(self, ts_ns: int, symbol: str = "") -> None:
         if ts_ns > self.last:
             self.last = ts_ns
-            wm = p.Watermark(agent=self.agent.name, symbol=symbol, ts_ns=int(ts_ns))
+            self._due = (int(ts_ns), symbol)
+
+    def flush(self) -> None:
+        """Send the newest progress not sent yet (called by the loop at the end of each pass)."""
+        if self._due is not None:
+            ts_ns, symbol = self._due
+            self._due = None
+            wm = p.Watermark(agent=self.agent.name, symbol=symbol, ts_ns=ts_ns)
             self.agent.send(FLOW_ALIAS, p.encode(wm), type_=p.TYPE_WATERMARK)

@@ -14,6 +14,7 @@ from agentcore import Agent, CommunicationError, ConfigError, Message, RemoteErr
 from agentcore.sockets import Handler
 from marketcore.bars.timeframe import Timeframe
 from marketcore.errors import MarketcoreError
+from marketcore.indicators import warm_up_kernels
 from marketcore.orders import OrderFilled
 from marketcore.orders import decode as decode_order
 from marketcore.schema import BAR_DTYPE
@@ -56,6 +57,9 @@ class BrainAgent(Agent):
 
     def on_init(self) -> None:
         cfg: BrainConfig = self.config
+        # the indicator kernels compiled (or loaded from numba's cache: ~2 s the first time in a process) now,
+        # not on the first bar, where they would hold up the first decision
+        warm_up_kernels()
         self.symbols = [s.upper() for s in cfg.symbols]
         session = cfg.session or f"{os.getpid():x}{int(time.time()) % 100000:x}"
         tf_ns = Timeframe.parse(cfg.timeframe).ns
@@ -82,7 +86,9 @@ class BrainAgent(Agent):
             self.bind("REP", series.BRAIN_INDICATORS, handler=self.on_indicator_history)
         t = cfg.connect_timeout_s
         gate = self.gate = None
+        self._outputs_due: set[str] = set()
         if cfg.sync:
+            self.at_pass_end(self._publish_outputs)  # before the gate's watermarks: the rows they cover go first
             gate = self.gate = BrainGate(self, sources=cfg.signals_from, trader=cfg.trader, timeframe_ns=tf_ns,
                                          on_bars=self._closed_bars, on_ticks=self.runner.ticks,
                                          on_signal=lambda g: self.runner.signal(g, 0), on_fill=self.runner.fill,
@@ -140,10 +146,18 @@ class BrainAgent(Agent):
         self._decide.observe(time.perf_counter() - t0)
 
     def _closed_bars(self, symbol: str, bars: Any, origin_ns: int) -> None:
-        """Event time: one closed bar, released by the gate in data-time order."""
+        """Event time: one closed bar, released by the gate in data-time order; its outputs go out with the
+        other bars' of the loop pass, in one message per symbol."""
         self.runner.bars(symbol, bars, origin_ns, False, self.config.warmup_bars)
         if self.outputs is not None:
-            self.outputs.publish(symbol)
+            self._outputs_due.add(symbol)
+
+    def _publish_outputs(self) -> None:
+        if self._outputs_due:
+            assert self.outputs is not None
+            for symbol in self._outputs_due:
+                self.outputs.publish(symbol)
+            self._outputs_due.clear()
 
     def on_tick_msg(self, msg: Message) -> None:
         self._hop.observe(since_s(msg.sent_ns, time.time_ns()))
