@@ -88,7 +88,8 @@ class BrainAgent(Agent):
         gate = self.gate = None
         self._outputs_due: set[str] = set()
         if cfg.sync:
-            self.at_pass_end(self._publish_outputs)  # before the gate's watermarks: the rows they cover go first
+            # registered before the gate: the rows go out before the watermarks that cover them
+            self.at_pass_end(self._publish_outputs)
             gate = self.gate = BrainGate(self, sources=cfg.signals_from, trader=cfg.trader, timeframe_ns=tf_ns,
                                          on_bars=self._closed_bars, on_ticks=self.runner.ticks,
                                          on_signal=lambda g: self.runner.signal(g, 0), on_fill=self.runner.fill,
