@@ -44,6 +44,7 @@ sys.path.insert(0, str(HERE))
 os.environ["PYTHONPATH"] = os.pathsep.join([str(HERE), *filter(None, [os.environ.get("PYTHONPATH")])])
 
 import latency  # noqa: E402
+import pingpong  # noqa: E402
 import raw_relay  # noqa: E402
 import replay  # noqa: E402
 
@@ -232,6 +233,8 @@ def replay_section(runs: int, ns_port: int) -> str:
         return "## 2. Full replay\n\nEvery run FAILED: " + "; ".join(r["error"] for r in failed) + "\n"
     print("replay: staged in one process ...", flush=True)
     st = replay.stages(str(tick_dir))
+    print("replay: raw pyzmq round trips (the event-time floor) ...", flush=True)
+    rt = pingpong.round_trips()
     last = e2e[-1]
     checks = []
     for sym in sorted(last["bars_1m"]):
@@ -248,6 +251,10 @@ def replay_section(runs: int, ns_port: int) -> str:
     read, work = st["read_s"], st["router_work_s"]
     rest = done - up - max(read, work)
     cpu = sorted(last.get("cpu_s", {}))
+    # event time: one brain -> trader -> brain round trip per 1m bar and symbol, in series (pingpong.py)
+    bars_max = max(v or 0 for v in last["bars_1m"].values())
+    bars_all = sum(v or 0 for v in last["bars_1m"].values())
+    floor = bars_max * rt["p50_us"] / 1e6
     lines = [
         "## 2. Full replay (all FXCM ticks, both symbols, max speed, whole platform)", "",
         "| measure | median | min–max | target |", "|---|---|---|---|",
@@ -268,6 +275,17 @@ def replay_section(runs: int, ns_port: int) -> str:
         f"{work:.2f} | {ticks / work / 1e6:.2f} |",
         f"| sum of the two (if they ran one after the other) | {read + work:.2f} | |",
         f"| rest after start-up: messaging, fan-out to brains and trader, less overlap | {rest:.2f} | |",
+        "", "The event-time floor: a trading brain decides a bar once the trader has every fill before it out, "
+        "and the trader matches quotes up to a bar once the brain has decided the one before, so each closed 1m "
+        "bar costs one brain -> trader -> brain round trip per symbol, in series:", "",
+        "| measure | value |", "|---|---|",
+        f"| closed 1m bars (both symbols / the larger symbol) | {bars_all:,} / {bars_max:,} |",
+        f"| raw pyzmq round trip, two processes, tcp 127.0.0.1 (p50 / p99 of 20,000) | {rt['p50_us']:.0f} / "
+        f"{rt['p99_us']:.0f} µs |",
+        f"| floor after start-up: larger symbol's bars x round trip p50 (the symbols' chains overlapping) | "
+        f"{floor:.2f} s |",
+        f"| event time on, after start-up, per bar of the larger symbol | "
+        f"{(done - up) / max(bars_max, 1) * 1e6:.0f} µs ({(done - up) / max(floor, 1e-9):.1f}x the floor) |",
         "", "CPU seconds of each process from its start to router done (median; 2 cores shared by all):",
         "", "| event time | " + " | ".join(cpu) + " |", "|---|" + "---|" * len(cpu),
         *(f"| {mode} | " + " | ".join(f"{med([r['cpu_s'][n] for r in of if 'cpu_s' in r] or [math.nan]):.2f}"

@@ -46,6 +46,18 @@ def test_remote_attributes(agents: Any) -> None:
     assert p.ping() == "pong"
 
 
+def test_pass_end_hooks_run_once_per_pass_after_its_work_and_survive_errors(agents: Any) -> None:
+    """Agent.at_pass_end: two timers due in one pass are both done when the hook first sees either (the hook runs
+    after the pass's work, not between); a hook that raises is counted and the loop and the other hooks go on."""
+    p = agents.spawn("passend").proxy()
+    errors0 = p.status()["errors"]
+    p.pass_end_probe(True)
+    seen = wait_until(lambda: len(s := p.passes_seen()) >= 3 and s, 10, message="pass-end hook called")
+    assert seen[0] == [1, 1]
+    assert p.status()["errors"] == errors0 + 1  # the failing hook, once
+    assert p.ping() == "pong"
+
+
 @pytest.mark.parametrize("mode", ["post", "safe_call"])
 def test_helper_threads_calls_run_in_loop(agents: Any, mode: str) -> None:
     p = agents.spawn(f"hammer-{mode.replace('_', '')}").proxy()

@@ -171,6 +171,33 @@ class Probe(Agent):
         return handle
 
     @remote
+    def pass_end_probe(self, fail_once: bool = False) -> None:
+        """Two timers due in the same loop pass and a pass-end hook noting, each pass once either ran, what it saw
+        (``pass_end_seen``); ``fail_once``: another hook that raises on its first call."""
+        self.timers_ran = [0, 0]
+        self.pass_end_seen: list[list[int]] = []
+
+        def note() -> None:
+            if any(self.timers_ran) and len(self.pass_end_seen) < 1000:
+                self.pass_end_seen.append(list(self.timers_ran))
+
+        failed: list[bool] = []
+
+        def fail() -> None:
+            if fail_once and not failed:
+                failed.append(True)
+                raise RuntimeError("pass-end hook failed on purpose")
+
+        self.at_pass_end(note)
+        self.at_pass_end(fail)
+        self.after(0.0, lambda: self.timers_ran.__setitem__(0, 1))
+        self.after(0.0, lambda: self.timers_ran.__setitem__(1, 1))
+
+    @remote
+    def passes_seen(self) -> list[list[int]]:
+        return list(getattr(self, "pass_end_seen", []))
+
+    @remote
     def bind_alias(self, pattern: str, alias: str, transport: str | None = None, handle: bool = True) -> str:
         """Bind ``pattern`` under ``alias``; receiving patterns record what they get. Returns the endpoint."""
         return self.bind(
