@@ -271,3 +271,26 @@ def test_streaming_tick_and_volume_bars_match_batch() -> None:
 
 def test_warmup_runs() -> None:
     warmup()  # compiled or loaded from cache: must not raise
+
+
+def test_streaming_gives_the_same_bars_for_every_kind_of_tick_array() -> None:
+    """The builder calls the kernel's compiled specialisation directly, keyed by the ticks' array flags: a
+    read-only wire buffer, a strided view, a writable copy and a subclass must each get their own and the
+    same bars as the dispatcher."""
+    t = trades([(i * 7 * S, float(10 + i % 5), float(1 + i % 4)) for i in range(400)])
+    wide = np.zeros(800, dtype=TICK_DTYPE)
+    wide[::2] = t
+    variants = {
+        "writable": t.copy(),
+        "read-only": np.frombuffer(t.tobytes(), dtype=TICK_DTYPE),
+        "strided": wide[::2],
+        "recarray": t.copy().view(np.recarray),
+    }
+    assert not variants["read-only"].flags.writeable and not variants["strided"].flags.c_contiguous
+    expected = resample(t, "1m", "last")
+    for name, arr in variants.items():
+        for step in (1, 7):
+            b = BarBuilder(["1m"], ("last",))
+            closed = [b.update(arr[i : i + step]).closed_bars("1m", "last") for i in range(0, 400, step)]
+            closed.append(np.array([b.partial("1m", "last")], dtype=BAR_DTYPE))
+            assert np.concatenate(closed).tobytes() == expected.tobytes(), (name, step)

@@ -27,7 +27,8 @@ from marketcore.schema import BAR_DTYPE, TICK_DTYPE
 __all__ = ["BarBuilder", "TickBarBuilder", "VolumeBarBuilder", "BarUpdates", "TickCount", "VolumeCount"]
 
 _MAX_CAP = 4096
-_stream = kk.stream
+_stream = kk.stream_direct
+_direct, _KEY_MASK = kk.direct_entries, kk.KEY_MASK  # the compiled kernel per ticks' array flags
 _H_PENDING = kk.H_PENDING
 _H_CALL_REJ_ORDER, _H_CALL_REJ_INVALID = kk.H_CALL_REJ_ORDER, kk.H_CALL_REJ_INVALID
 _HARVEST, _DONE_QUIET = kk.HARVEST, kk.DONE  # DONE alone: nothing closed, nothing rejected
@@ -158,7 +159,8 @@ class _StreamingBuilder:
         if ticks.dtype is not TICK_DTYPE and ticks.dtype != TICK_DTYPE:
             raise TickDataError(f"expected TICK_DTYPE ticks, got {ticks.dtype}")
         ist = self._ist
-        code = _stream(ticks, ist, self._bars)
+        run = _direct.get(ticks.flags.num & _KEY_MASK) if type(ticks) is np.ndarray else None
+        code = run(ticks, ist, self._bars) if run is not None else _stream(ticks, ist, self._bars)
         if code == _DONE_QUIET:  # the one-tick fast path: no bar closed, no tick rejected
             return _new_updates(
                 BarUpdates, (self.keys, self._no_bars, self._row0.tobytes(), 0, 0, 0, self._index)
