@@ -37,9 +37,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _CLK
 
 
-def _topo(agents: dict[str, AgentSpec], ns_port: int) -> Topology:
+def _topo(agents: dict[str, AgentSpec], ns_port: int, settings: dict[str, Any] | None = None) -> Topology:
     return Topology(agents=agents, nameserver=NameServerSpec(port=ns_port),
-                    settings={"log_level": "error", "comm_timeout": 30.0},
+                    settings={"log_level": "error", "comm_timeout": 30.0, **(settings or {})},
                     restart=RestartPolicy(max_restarts=0), start_timeout=60.0)  # fmt: skip
 
 
@@ -49,8 +49,10 @@ def relay_topology(ns_port: int) -> Topology:
                   for n in ("feeder", "router", "trader", "brain")}, ns_port)  # fmt: skip
 
 
-def topology(ns_port: int, router_config: dict[str, Any] | None = None, profile: bool = False) -> Topology:
-    """The tradehive roles (bench feeder/trader subclasses, real router, real brain with ``tick_echo``)."""
+def topology(ns_port: int, router_config: dict[str, Any] | None = None, profile: bool = False,
+             settings: dict[str, Any] | None = None) -> Topology:  # fmt: skip
+    """The tradehive roles (bench feeder/trader subclasses, real router, real brain with ``tick_echo``);
+    ``settings``: agentcore settings for all four (``{"busy_poll_us": 50}``)."""
     trader = {"max_orders_per_second": 1e9, "order_burst": 1_000_000_000, "max_position": 1e12,
               "max_order_qty": 1e9, "position_interval_s": 1.0}  # fmt: skip  # risk on, never the limit here
     agents = {
@@ -64,7 +66,7 @@ def topology(ns_port: int, router_config: dict[str, Any] | None = None, profile:
     if profile:
         for name in agents:
             agents[name] = msgspec.structs.replace(agents[name], cls=f"ac_pipeline:Profiled{name.title()}")
-    return _topo(agents, ns_port)
+    return _topo(agents, ns_port, settings)
 
 
 def summarise(rate: float, published: int, seconds: float, brain: dict[str, Any], trader: dict[str, Any],
@@ -93,8 +95,14 @@ def brain_counts(status: dict[str, Any]) -> dict[str, int]:
             "gaps": int(market["sequence_gaps"]), "market_msgs": int(market["received"])}  # fmt: skip
 
 
+def pin(pid: int, cpus: set[int]) -> None:
+    """Every thread of process ``pid`` on ``cpus`` (threads it starts later inherit their creator's mask)."""
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        os.sched_setaffinity(int(tid), cpus)
+
+
 class Pipeline:
-    def __init__(self, topo: Topology) -> None:
+    def __init__(self, topo: Topology, affinity: dict[str, set[int]] | None = None) -> None:
         naming.configure_pyro(30.0)
         self.launcher = Launcher(topo, live=False)
         t0 = time.perf_counter()
@@ -102,6 +110,8 @@ class Pipeline:
         self.startup_s = time.perf_counter() - t0
         procs = {name: sup.proc for name, sup in self.launcher.agents.items()}
         self.pids = {name: proc.pid for name, proc in procs.items()}  # type: ignore[union-attr]
+        for name, cpus in (affinity or {}).items():
+            pin(self.pids[name], cpus)
         self.feeder, self.brain, self.trader, self.router = (
             Pyro5.api.Proxy(procs[n].uri)
             for n in ("feeder", "brain", "trader", "router")  # type: ignore[union-attr]
@@ -182,9 +192,11 @@ class Pipeline:
         self.launcher.stop_all(timeout=10.0)
 
 
-def sweep(rates: list[float], seconds: float, topo: Topology) -> list[dict[str, Any]]:
-    """Start ``topo``, warm it up, measure each rate in turn (stopping after one that did not drain)."""
-    pipe = Pipeline(topo)
+def sweep(rates: list[float], seconds: float, topo: Topology,
+          affinity: dict[str, set[int]] | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    """Start ``topo`` (each named process pinned to its CPUs in ``affinity``), warm it up, measure each rate in
+    turn (stopping after one that did not drain)."""
+    pipe = Pipeline(topo, affinity)
     try:
         pipe.warm_up()
         out = []

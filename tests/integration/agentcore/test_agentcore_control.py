@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 import urllib.error
@@ -56,6 +57,38 @@ def test_pass_end_hooks_run_once_per_pass_after_its_work_and_survive_errors(agen
     assert seen[0] == [1, 1]
     assert p.status()["errors"] == errors0 + 1  # the failing hook, once
     assert p.ping() == "pong"
+
+
+def test_busy_poll_handles_every_message_timer_and_call_and_sleeps_when_idle(agents: Any) -> None:
+    """AGENTCORE_BUSY_POLL_US: messages in order, timers and remote calls as with a blocking poll; once nothing
+    has come for the window the loop blocks in poll again instead of spinning a core."""
+    sink = agents.spawn("spinner", settings={"busy_poll_us": 20_000}).proxy()
+    src = agents.spawn("feeder").proxy()
+    sink.bind_alias("PULL", "in")
+    src.connect_alias("spinner.in", alias="out")
+    for i in range(20):
+        src.send_many("out", 10, start=10 * i)
+        time.sleep(0.005 * (i % 5))  # bursts inside and outside the spin window
+    wait_until(lambda: _count(sink, "in") >= 200, 20, message="200 messages handled")
+    assert [r[5]["i"] for r in sink.summary("in")["records"]] == list(range(200))
+    sink.pass_end_probe()
+    seen = wait_until(
+        lambda: p if (p := sink.passes_seen()) else None, 10, message="timers and pass-end hook"
+    )
+    assert seen[0] == [1, 1]
+    time.sleep(0.5)  # the probe's timers are done: only the agent's own slow timers wake it now
+
+    def cpu_s(pid: int) -> float:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    pid = sink.status()["pid"]
+    c0, t0 = cpu_s(pid), time.monotonic()
+    time.sleep(2.0)
+    idle_share = (cpu_s(pid) - c0) / (time.monotonic() - t0)
+    assert idle_share < 0.3, f"an idle busy-poll agent used {idle_share:.0%} of a core"
+    assert sink.ping() == "pong"
 
 
 @pytest.mark.parametrize("mode", ["post", "safe_call"])

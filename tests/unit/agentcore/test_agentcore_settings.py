@@ -65,6 +65,8 @@ def test_unknown_key_names_it() -> None:
         ("AGENTCORE_NS_PORT", "ninety"),
         ("AGENTCORE_REGISTER_INTERVAL", "soon"),
         ("AGENTCORE_SNDHWM", "[1, 2]"),
+        ("AGENTCORE_BUSY_POLL_US", "-1"),
+        ("AGENTCORE_BUSY_POLL_US", "5000000"),
     ],
 )
 def test_mistyped_value(key: str, value: str) -> None:

@@ -615,9 +615,19 @@ class Agent:
         assert control is not None
         poller, timers, by_socket = self._poller, self._timers, self._by_socket
         self._poller.register(control.socket, zmq.POLLIN)
+        spin_ns, spin_until = self.settings.busy_poll_us * 1000, 0
         while not self._stopping.is_set():
             self._heartbeat = time.monotonic()
-            events = poller.poll(timers.timeout_ms(MAX_POLL_MS))
+            if spin_ns:  # busy poll: no sleep while work came in the last spin_ns
+                events = poller.poll(0)
+                now = time.perf_counter_ns()
+                if events:
+                    spin_until = now + spin_ns
+                elif now >= spin_until:
+                    events = poller.poll(timers.timeout_ms(MAX_POLL_MS))
+                    spin_until = time.perf_counter_ns() + spin_ns if events else 0
+            else:
+                events = poller.poll(timers.timeout_ms(MAX_POLL_MS))
             for sock, _ev in events:
                 if sock is control.socket:
                     control.run_pending(lambda exc: self.report_error("remote call", exc))

@@ -73,6 +73,9 @@ class AgentSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     # "ports": {"market": 9620}}} publishes ep@host:/pyro@host:/metrics@host: tags next to the internal ones.
     advertise_networks: dict[str, Listener] = {}
     network: str = "internal"  # the network this agent (a client) dials peers on: their endpoints for it
+    # After a pass that had work, keep polling without blocking for this long before the loop sleeps in poll
+    # again (0: always block). Trades a core for wake-up latency: measured in bench/results/platform.md.
+    busy_poll_us: int = 0
 
     def __post_init__(self) -> None:
         """Numbers from the environment are checked: no NaN, infinity, negative or out-of-range value gets in."""
@@ -95,6 +98,8 @@ class AgentSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
             raise ValueError(
                 "'internal' is the agent's own network (advertise_host, bind ports), not a listener"
             )
+        if not 0 <= self.busy_poll_us <= 1_000_000:
+            raise ValueError(f"busy_poll_us must be in 0..1000000, got {self.busy_poll_us}")
         if self.linger_ms < -1 or self.max_msg_size < -1 or self.max_msg_size == 0:
             raise ValueError("linger_ms must be >= -1; max_msg_size > 0 or -1 (no limit)")
 
