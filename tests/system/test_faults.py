@@ -376,8 +376,16 @@ def test_host_prometheus_scrapes_every_container(stack_factory, host_prometheus)
         '{job="brain-trend",hop="router_to_brain"})',
         "trader": 'sum by (job) (tradehive_hop_latency_seconds_count{job="trader",hop="router_to_trader"})',
     }
+    # the regime brain's first signal needs 30 + 240 closed 1m bars (its volatility windows) from the replay's
+    # start: ~54 s at 300x when the machine keeps up, longer when it does not (timed out at 60 s in CI once)
+    patience = {"brain-regime": 240}
     for agent, expr in busy.items():
-        wait_for(lambda e=expr, a=agent: promql(url, e).get(a, 0) > 0, 60, 1, f"{agent}: {expr} > 0")
+        wait_for(
+            lambda e=expr, a=agent: promql(url, e).get(a, 0) > 0,
+            patience.get(agent, 60),
+            1,
+            f"{agent}: {expr} > 0",
+        )
     rate = promql(
         url, 'sum by (job) (rate(agentcore_messages_received_total{job="trader",alias="market"}[15s]))'
     )

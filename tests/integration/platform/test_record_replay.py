@@ -81,7 +81,8 @@ def test_a_changed_parameter_names_the_first_diverging_order(recorded: Path, tmp
     assert "DIVERGES" in res.stdout, res.stdout
     first = [line for line in res.stdout.splitlines() if line.startswith("first divergence:")]
     assert first, res.stdout
-    named = first[0].split()[3]  # "first divergence: <kind> <client id> (brain ...) at data time ..."
+    # "first divergence: <kind> <client id> (brain ...) at data time ...", the kind one word or two ("refused order")
+    named = first[0].split(" (brain ")[0].split()[-1]
     logs = [json.loads(x) for x in order_log(recorded) + order_log(tmp_path / "r" / "recording")]
     orders = {r["client_order_id"]: r for r in logs if r["msg"] == "submit_order"}
     assert named in orders and "(brain brain-trend)" in first[0], first[0]
