@@ -82,6 +82,16 @@ FEEDER_URI = r"""
 from agentcore import naming
 print(naming.locate("nameserver", 9090).lookup("feeder"))
 """
+ROUTER_URI = r"""
+from agentcore import naming
+print(naming.locate("nameserver", 9090).lookup("router"))
+"""
+ROUTER_LAST_TS = r"""
+import sys, Pyro5.api
+with Pyro5.api.Proxy(sys.argv[1]) as router:
+    router._pyroTimeout = 10
+    print(router.status()["symbols"]["EURUSD"]["last_ts"])
+"""
 SET_SPEED = r"""
 import sys, Pyro5.api
 with Pyro5.api.Proxy(sys.argv[1]) as feeder:
@@ -165,7 +175,7 @@ def test_trader_killed_in_its_container_keeps_its_books_and_fires_the_missed_sto
     assert before["fills"] == 1 and before["orders"]["open"] == 2, before
     assert before["positions"]["EURUSD"]["qty"] == 10_000.0
     (entry_fill,) = stack.call("trader", "fills_list")
-    feeder_uri = py(stack, "router", FEEDER_URI)
+    feeder_uri, router_uri = py(stack, "router", FEEDER_URI), py(stack, "router", ROUTER_URI)
 
     # 2. the crash, and the stop's crossing published while the trader is down
     nameserver(True)
@@ -180,6 +190,16 @@ def test_trader_killed_in_its_container_keeps_its_books_and_fires_the_missed_sto
             60,
             0.1,
             "the replay past the stop's crossing",
+        )
+        # and the router has every tick past the crossing (live, or recovered from the feeder's history) before the
+        # feeder freezes again: else the ticks it lacks come later as a backfill of a hole in its live stream, which
+        # goes out live, and the restarted trader hears the crossing after all (seen in CI: the in-flight order
+        # filled 104 s of data before it). The trader cannot subscribe meanwhile: the name server is frozen.
+        wait_for(
+            lambda: int(py(stack, "router", ROUTER_LAST_TS, router_uri)) >= t_cross + 20 * 10**9,
+            60,
+            0.2,
+            "the router past the stop's crossing",
         )
         feeder(True)
     finally:

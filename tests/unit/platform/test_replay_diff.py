@@ -72,6 +72,18 @@ def test_first_divergence_is_the_earliest_in_data_time_and_all_are_counted() -> 
     assert "3 difference(s)" in render(d) and "final position EURUSD" in render(d)
 
 
+def test_an_order_decided_earlier_in_the_replay_diverges_at_the_earlier_time() -> None:
+    """The same client order id, decided at 200 in the recording and at 180 in the replay: the runs part at 180
+    (seen on a live recording: a changed parameter moved the decision one bar earlier)."""
+    other = [LOG[0], LOG[1], _order(2, 180, "SELL"), LOG[3]]
+    d = diff_logs(LOG, other)
+    assert d.first is not None and d.first.client_order_id == f"{CID}2" and d.first.data_ts_ns == 180
+    assert ("data_ts_ns", 200, 180) in d.first.fields()
+    later = [LOG[0], LOG[1], _order(2, 230, "SELL"), LOG[3]]
+    d = diff_logs(LOG, later)
+    assert d.first is not None and d.first.data_ts_ns == 200  # the recording's, when it is the earlier
+
+
 def test_the_horizon_cuts_both_logs_per_symbol() -> None:
     longer = [*LOG, _order(3, 900), _fill(3, 905, 1.3)]
     assert diff_logs(LOG, longer, {"EURUSD": 500}).clean

@@ -281,7 +281,10 @@ def diff_logs(
         if j is not None:
             used.add(j)
         if other is None or _decision(other) != _decision(r):
-            d = Difference(_kind(str(r.get("msg"))), _key(r)[0], _data_ts(r), r, other)
+            # where the two runs first part: the earlier of the two decisions (the same order may come at
+            # another data time in the replay)
+            at = _data_ts(r) if other is None else min(_data_ts(r), _data_ts(other))
+            d = Difference(_kind(str(r.get("msg"))), _key(r)[0], at, r, other)
             found.append((d.data_ts_ns, i, d))
     for j, r in enumerate(b):
         if j not in used:
