@@ -78,3 +78,84 @@ def test_trader_gate_without_brains_takes_decisions_without_error():
     for fn in hooks:  # the loop's pass ends
         fn()
     assert sent == [] and released == [] and ran == ["c-1"]  # run at once
+
+
+def test_an_idle_trader_is_not_waited_for_until_the_brain_orders_again():
+    seen: list[str] = []
+    marks: list[int] = []
+    inbox = BrainInbox([], lambda s, ts: marks.append(ts), trader="trader")
+    for d in (60, 120, 180):
+        inbox.put(ROUTER, "EURUSD", d, seen.append, f"bar{d}")
+    inbox.watermark(ROUTER, "EURUSD", 200)
+    assert seen == []  # no word from the trader: bar60 waits for its fills before 60
+    inbox.idle("somebody-else", "EURUSD", 10)  # only the trader this brain follows counts
+    assert seen == []
+    inbox.idle("trader", "EURUSD", 10)  # idle at 10, and this brain never ordered: no fill of it can come
+    assert seen == ["bar60", "bar120", "bar180"] and marks[-1] == 200
+
+    # an order decided at 240: the next bar waits for the trader's fills again
+    inbox.put(ROUTER, "EURUSD", 240, lambda item: (seen.append(item), inbox.ordered("EURUSD", 240)), "bar240")
+    inbox.put(ROUTER, "EURUSD", 300, seen.append, "bar300")
+    inbox.watermark(ROUTER, "EURUSD", 400)
+    assert seen[-1] == "bar240"  # bar240 ran (idle at 10 covered no order), bar300 waits
+    inbox.idle("trader", "EURUSD", 200)  # an idle declared before the order ran: still waiting
+    assert seen[-1] == "bar240"
+    inbox.put("trader", "EURUSD", 250, seen.append, "fill250")
+    inbox.watermark("trader", "EURUSD", 299)  # every fill before 300 is out
+    assert seen[-2:] == ["fill250", "bar300"]
+    inbox.put(ROUTER, "EURUSD", 360, seen.append, "bar360")
+    inbox.watermark(ROUTER, "EURUSD", 500)
+    assert seen[-1] == "bar300"  # the trader busy (no idle since the order): bar360 waits for its watermark
+    inbox.idle("trader", "EURUSD", 299)  # flat again after running the order at 240
+    assert seen[-1] == "bar360"
+
+
+def test_the_trader_declares_idle_once_per_spell_after_its_watermark():
+    from tradehive.eventtime import TraderGate
+
+    sent: list[tuple[str, int]] = []
+    hooks: list = []
+    busy = {"EURUSD": False}
+
+    class _Agent:
+        name = "trader"
+
+        def send(self, alias, data, topic="", type_=""):
+            sent.append((topic, data))
+
+        def at_pass_end(self, fn):
+            hooks.append(fn)
+
+    import numpy as np
+    from marketcore.schema import TICK_DTYPE
+
+    def ticks(*ts: int) -> np.ndarray:
+        out = np.zeros(len(ts), dtype=TICK_DTYPE)
+        out["ts"] = ts
+        return out
+
+    gate = TraderGate(_Agent(), ["brain-trend"], lambda s, t, o: None, "events", idle=lambda s: not busy[s])
+
+    def pass_end() -> list[tuple[str, int]]:
+        sent.clear()
+        for fn in hooks:
+            fn()
+        return list(sent)
+
+    gate.on_ticks("EURUSD", ticks(100, 200), 0)
+    assert pass_end() == []  # no brain watermark yet: nothing released, no watermark, no idle
+    gate.on_watermark("brain-trend", "EURUSD", 150)
+    assert pass_end() == [("wm.EURUSD", 150), ("idle.EURUSD", 150)]
+    gate.on_watermark("brain-trend", "EURUSD", 180)
+    assert pass_end() == [("wm.EURUSD", 180)]  # still the same idle spell: said once
+
+    def run() -> None:
+        busy["EURUSD"] = True  # the order rests at the venue
+
+    gate.on_decision("brain-trend", "EURUSD", 190, "c-1", run)
+    gate.on_watermark("brain-trend", "EURUSD", 200)
+    assert pass_end() == [("wm.EURUSD", 200)]  # busy: no idle
+    busy["EURUSD"] = False  # filled
+    gate.on_ticks("EURUSD", ticks(300), 0)
+    gate.on_watermark("brain-trend", "EURUSD", 300)
+    assert pass_end() == [("wm.EURUSD", 300), ("idle.EURUSD", 300)]

@@ -24,12 +24,18 @@ _NEVER = -(2**63)
 
 
 class _Symbol:
-    __slots__ = ("marks", "queues", "out")
+    __slots__ = ("marks", "queues", "out", "idle_at", "ordered")
 
     def __init__(self, upstreams: Iterable[str]) -> None:
         self.marks: dict[str, int] = dict.fromkeys(upstreams, _NEVER)
         self.queues: dict[str, deque[tuple[int, Handler, Any]]] = {u: deque() for u in self.marks}
         self.out = _NEVER
+        self.idle_at = _NEVER  # the trader's last idle declaration (its watermark then)
+        self.ordered = _NEVER  # the decision time of this brain's last order
+
+    def trader_idle(self) -> bool:
+        """No fill of this brain can come: the trader declared itself idle after running its last order."""
+        return self.idle_at != _NEVER and self.idle_at >= self.ordered
 
 
 class BrainInbox:
@@ -39,12 +45,17 @@ class BrainInbox:
 
     A bar deciding at ``d`` waits for the signals up to ``d`` (a signal of the same time first) and for the fills
     *before* ``d`` (a fill at ``d`` itself comes from a quote the venue sees only after this decision). The
-    trader's watermark does not bound ours: the trader waits for ours before it fills (no cycle)."""
+    trader's watermark does not bound ours: the trader waits for ours before it fills (no cycle).
+
+    The wait for the trader is one round trip per bar. It is skipped while the trader has declared itself idle on
+    the symbol (``idle``: nothing in flight, resting or armed, every decision up to its watermark run) at or after
+    this brain's last order (``ordered``): no fill of this brain can come then, so none can be missed."""
 
     def __init__(
         self, sources: Iterable[str], on_watermark: Callable[[str, int], None], trader: str = ""
     ) -> None:
         self.upstreams = (ROUTER, *sorted(set(sources)), *((trader,) if trader else ()))
+        self.trader = trader
         self._lag = {u: 1 if u == trader and trader else 0 for u in self.upstreams}
         self._bounds = tuple(u for u in self.upstreams if not (trader and u == trader))
         self._symbols: dict[str, _Symbol] = {}
@@ -73,6 +84,19 @@ class BrainInbox:
             s.marks[upstream] = ts_ns
             self._drain(symbol, s)
 
+    def idle(self, upstream: str, symbol: str, ts_ns: int) -> None:
+        """The trader ran every decision on ``symbol`` up to ``ts_ns`` and nothing of it can fill any more."""
+        s = self._sym(symbol)
+        if self.trader and upstream == self.trader and ts_ns > s.idle_at:
+            s.idle_at = ts_ns
+            self._drain(symbol, s)
+
+    def ordered(self, symbol: str, decision_ns: int) -> None:
+        """This brain sent an order on ``symbol`` deciding at ``decision_ns`` (one sent outside a decision counts
+        as deciding past everything handled so far): wait for the trader again until it is idle after it."""
+        s = self._sym(symbol)
+        s.ordered = max(s.ordered, decision_ns, s.out + 1)
+
     def _drain(self, symbol: str, s: _Symbol) -> None:
         while True:
             best: tuple[int, int, str] | None = (
@@ -87,8 +111,10 @@ class BrainInbox:
                 break
             d, _, up = best
             # safe once every other upstream has declared all its data up to d (a signal also needs the market
-            # stream past d: bars of the same time come after it; the trader's fills only up to d - 1)
-            if any(m < d - self._lag[u] for u, m in s.marks.items() if u != up):
+            # stream past d: bars of the same time come after it; the trader's fills only up to d - 1, or none
+            # while it is idle)
+            skip = self.trader if self.trader and s.trader_idle() else up
+            if any(m < d - self._lag[u] for u, m in s.marks.items() if u != up and u != skip):
                 break
             _, handler, item = s.queues[up].popleft()
             self.held -= 1
@@ -117,6 +143,7 @@ class TraderGate:
         max_hold_s: float = 0.0,
         flow_to: str = "",
         positions: Mapping[str, tuple[str, int, int]] | None = None,
+        idle: Callable[[str], bool] | None = None,
     ) -> None:
         from marketcore.execution import QuoteSequencer
 
@@ -126,6 +153,9 @@ class TraderGate:
         self.sequencer = QuoteSequencer(brains, self._out, max_hold_ns=int(max_hold_s * 1e9))
         self._wm_out: dict[str, int] = {}
         self._wm_due: set[str] = set()  # symbols whose watermark may have moved this loop pass
+        # ``idle(symbol)``: nothing of it in flight, resting or armed at the venue. Declared once per idle spell
+        # (``idle.<SYMBOL>`` after the watermark): the brains then stop waiting for this trader on every bar
+        self._idle, self._idle_sent = idle, set[str]()
         self._received: dict[str, int] = {}  # symbol -> data time of the last quote received from the router
         self.last_out: dict[str, int] = {}  # symbol -> data time of the last quote released to the venue
         # a replay of a recorded session: per order (client id -> symbol, venue position, decision time), where the
@@ -166,6 +196,7 @@ class TraderGate:
         """A decision on data at ``d`` (its brain has handled everything of ``symbol`` before ``d``): ``run`` it
         once every other trading brain has decided on data up to ``d``, in the order (data time, brain, key), so
         that risk sees simultaneous decisions of several brains in one order at any speed."""
+        self._idle_sent.discard(symbol)  # a new order: busy until declared idle again
         self.sequencer.on_decision(brain, symbol, data_ts_ns, key, run)
         self._publish(symbol)
 
@@ -224,6 +255,16 @@ class TraderGate:
             if limit > self._wm_out.get(symbol, -1):
                 self._wm_out[symbol] = limit
                 self.agent.send(self._events, limit, topic=p.wm_topic(symbol), type_=p.TYPE_WATERMARK)
+            if (
+                self._idle is not None
+                and symbol not in self._idle_sent
+                and symbol in self._wm_out
+                and not self.sequencer.pending(symbol)
+                and self._idle(symbol)
+            ):
+                self._idle_sent.add(symbol)
+                wm = self._wm_out[symbol]
+                self.agent.send(self._events, wm, topic=p.idle_topic(symbol), type_=p.TYPE_WATERMARK)
         self._wm_due.clear()
 
     def status(self) -> dict[str, object]:
@@ -276,7 +317,7 @@ class BrainGate:
         return {"signal.": self.on_signal_msg, "wm.": self._upstream_wm}
 
     def events(self, exec_topic: str) -> dict[str, Handler]:
-        return {exec_topic: self.on_exec_msg, "wm.": self._upstream_wm}
+        return {exec_topic: self.on_exec_msg, "wm.": self._upstream_wm, "idle.": self._trader_idle}
 
     def start(self, flow_to: str = "") -> None:
         """Connected to everything: tell a replaying feeder it may start."""
@@ -327,6 +368,13 @@ class BrainGate:
 
     def _upstream_wm(self, msg: Any) -> None:
         self.inbox.watermark(msg.sender, msg.topic[3:], int(msg.data))
+
+    def _trader_idle(self, msg: Any) -> None:
+        self.inbox.idle(msg.sender, msg.topic[5:], int(msg.data))
+
+    def ordered(self, symbol: str, decision_ns: int) -> None:
+        """The brain sent an order (its runner calls this)."""
+        self.inbox.ordered(symbol, decision_ns)
 
     def _watermark(self, symbol: str, ts_ns: int) -> None:
         self._wm_due[symbol] = ts_ns  # sent once at the end of the loop pass, however often it moved in it

@@ -82,6 +82,12 @@ def wm_topic(symbol: str) -> str:
     return f"wm.{symbol}"
 
 
+def idle_topic(symbol: str) -> str:
+    """A trader's ``idle.<SYMBOL>`` (event time): at its watermark (the integer payload) every decision up to it had
+    run and nothing of ``symbol`` could fill any more (nothing in flight, resting or armed) until a new order."""
+    return f"idle.{symbol}"
+
+
 def signal_topic(brain: str, name: str) -> str:
     return f"{SIGNAL_PREFIX}{brain}.{name}"
 

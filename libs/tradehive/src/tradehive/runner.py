@@ -9,6 +9,7 @@ implements on its sockets.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import numpy as np
@@ -71,6 +72,9 @@ class StrategyRunner:
         self._ids: dict[str, ClientOrderIdGenerator] = {}
         self._warmed: set[str] = set()
         self.strategy: Strategy | None = None
+        self.on_order: Callable[[str, int], object] | None = (
+            None  # (symbol, decision time) of each order sent
+        )
 
     def attach(self, strategy: Strategy) -> None:
         self.strategy = strategy
@@ -167,6 +171,8 @@ class StrategyRunner:
         self.pending.add(cid, data, time.monotonic())
         self.transport.send_order(data, self.origin_ns)
         self.counts["orders_sent"] += 1
+        if self.on_order is not None:
+            self.on_order(symbol, self.decision_ns)
         return cid
 
     def cancel(self, client_order_id: str, symbol: str) -> bool:

@@ -94,6 +94,7 @@ class BrainAgent(Agent):
                                          on_bars=self._closed_bars, on_ticks=self.runner.ticks,
                                          on_signal=lambda g: self.runner.signal(g, 0), on_fill=self.runner.fill,
                                          signals_alias=p.BRAIN_SIGNALS)  # fmt: skip
+            self.runner.on_order = gate.ordered
         bar_topics = [p.bar_topic(cfg.timeframe, s, cfg.price) for s in self.symbols]
         tick_topics = [p.tick_topic(s) for s in self.symbols] if self.strategy.wants_ticks else []
         # every market message waiting, as one batch: stale forming bars skipped, the hop observed once

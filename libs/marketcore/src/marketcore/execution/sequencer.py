@@ -103,6 +103,10 @@ class QuoteSequencer:
             marks[participant] = data_ts_ns - 1
         self._drain(symbol)
 
+    def pending(self, symbol: str) -> bool:
+        """Is a decision on ``symbol`` waiting for the other participants?"""
+        return bool(self._decisions.get(symbol))
+
     def _ready(self, marks: dict[str, int], decision: Decision) -> bool:
         d, who = decision[0], decision[1]
         return all(marks.get(p, _NEVER) >= d for p in self.participants if p != who)
