@@ -71,17 +71,30 @@ class FeederAgent(Agent):
         self.gate = FlowGate(cfg.flow_consumers, int(min(window * 1e9, 2**62)))
         if self.gate.enabled:
             self.bind("PULL", FLOW_ALIAS, handler=self.on_flow)
-        self.after(1.0, self.step)  # give subscribers a moment; a late one recovers the start from history
+        self._next_step: int | None = None  # the timer of the next step (one chain of steps, never two)
+        self._gated = False  # the last step found the gate shut: a watermark that opens it steps at once
+        self._schedule(1.0)  # give subscribers a moment; a late one recovers the start from history
+
+    def _schedule(self, delay_s: float) -> None:
+        self._next_step = self.after(delay_s, self.step)
 
     def on_flow(self, msg: Message) -> None:
         wm = p.decode(msg.data)  # a bad one raises: counted and logged by the loop
         if isinstance(wm, p.Watermark):
             self.gate.on_watermark(wm)
+            if self._gated and self.gate.allows(self.released_ns):
+                self.step()  # event-driven: no polling while the consumers catch up
 
     def step(self) -> None:
+        if self._next_step is not None:  # the timer that called this, or one a watermark came before
+            self.cancel_timer(self._next_step)
+            self._next_step = None
         if not self.gate.allows(self.released_ns):  # a consumer missing or behind: wait (replay only)
-            self.after(0.002, self.step)
+            # woken by the watermark that opens the gate (on_flow); the timer covers the join's grace period
+            self._gated = True
+            self._schedule(0.05)
             return
+        self._gated = False
         poll = self.source.poll(time.time_ns())
         if poll.runs:
             self._publish_runs(poll.runs)
@@ -95,7 +108,7 @@ class FeederAgent(Agent):
             self._progress.set(1.0)
             self.log.info("source finished", ticks=self.published, batches=self.batches)
             return
-        self.after(poll.wait_s, self.step)
+        self._schedule(poll.wait_s)
 
     def _publish_runs(self, runs: Any) -> None:
         now = time.time_ns()  # the feeder's receive (replay: release) time: the origin stamp of these ticks
