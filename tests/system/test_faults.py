@@ -48,11 +48,14 @@ OHLCV = ("ts", "open", "high", "low", "close", "volume")
 
 
 # -- helpers -------------------------------------------------------------------------------------------------
-def replay_stack(factory: Callable[..., Stack], speed: str) -> Stack:
-    """The stack replaying the FXCM day at real time until every agent is healthy, then at ``speed``."""
+def replay_stack(factory: Callable[..., Stack], speed: str, hours: int = 24) -> Stack:
+    """The stack replaying the first ``hours`` of the FXCM day at real time until every agent is healthy, then
+    at ``speed``."""
     if not (DATA / "tick").is_dir() or not (DATA / "minute").is_dir():
         pytest.skip(f"no recorded FXCM ticks/minute bars at {DATA} (set TRADEHIVE_DATA)")
     env = {"TRADEHIVE_DATA_DIR": str(DATA), "TRADEHIVE_REPLAY_SPEED": "1", **REPLAY_ENV}
+    if hours < 24:  # the window's end is exclusive
+        env["TRADEHIVE_REPLAY_END"] = f"2014-05-08T{5 + hours:02d}:00:00"
     stack = factory(replay=True, env=env)
     stack.up("nameserver", *AGENTS)
     assert float(stack.call("feeder", "set_speed", speed)) == float(speed)
@@ -121,11 +124,16 @@ def router_bars(stack: Stack, symbols: list[str]) -> dict[str, dict[str, list[fl
     return json.loads(proc.stdout)  # type: ignore[no-any-return]
 
 
-def vendor_bars(symbol: str) -> dict[str, dict[str, list[float]]]:
+def vendor_bars(symbol: str, hours: int = 24) -> dict[str, dict[str, list[float]]]:
+    """The vendor's 1m bid and ask bars of the day's first ``hours``."""
     from marketcore.io import read_lean_quote_bars
 
     bid, ask = read_lean_quote_bars(DATA / "minute" / symbol.lower() / "20140508_quote.zip", "-05:00")
-    return {f"{symbol}.{name}": {f: b[f].tolist() for f in OHLCV} for name, b in (("bid", bid), ("ask", ask))}
+    end = DAY_START_NS + hours * 3600 * 10**9
+    return {
+        f"{symbol}.{name}": {f: b[b["ts"] < end][f].tolist() for f in OHLCV}
+        for name, b in (("bid", bid), ("ask", ask))
+    }
 
 
 def crash(stack: Stack, service: str) -> None:
@@ -147,9 +155,12 @@ class BarsDiffer(AssertionError):
 
 
 # -- 1. router SIGKILL ---------------------------------------------------------------------------------------
+HOURS = 9  # of the day replayed by the router fault test: 81 s at 400x (it kills the router 15 % in)
+
+
 @pytest.mark.timeout(900)
 def test_router_killed_mid_replay_restarts_and_rebuilds_the_vendor_bars(stack_factory) -> None:
-    stack = replay_stack(stack_factory, "400")
+    stack = replay_stack(stack_factory, "400", hours=HOURS)
     wait_for(lambda: status(stack, "feeder")["progress"]["fraction"] > 0.15, 120, 1, "15% replayed")
     before = status(stack, "router")
     t_kill = time.time()
@@ -183,7 +194,7 @@ def test_router_killed_mid_replay_restarts_and_rebuilds_the_vendor_bars(stack_fa
     assert symbols == ["EURUSD", "NZDUSD"]
     want: dict[str, dict[str, list[float]]] = {}
     for sym in symbols:
-        want.update(vendor_bars(sym))
+        want.update(vendor_bars(sym, HOURS))
 
     def complete() -> dict[str, Any] | None:  # the router may still be draining its queue
         got = router_bars(stack, symbols)
@@ -255,7 +266,8 @@ def test_nameserver_outage_keeps_data_flowing_and_everyone_reregisters(stack_fac
 # -- 3. brain cut off the network ----------------------------------------------------------------------------
 @pytest.mark.timeout(900)
 def test_brain_disconnected_from_the_network_resumes_without_duplicate_orders(stack_factory) -> None:
-    stack = replay_stack(stack_factory, "300")
+    # 12 h of data, 144 s at 300x: the trend brain trades once the regime brain has 270 closed bars (4.5 h)
+    stack = replay_stack(stack_factory, "300", hours=12)
     wait_for(lambda: status(stack, "brain-trend")["orders_sent"] > 0, 240, 2, "the trend brain trading")
     before = status(stack, "brain-trend")
     brain = stack.container("brain-trend")

@@ -137,6 +137,16 @@ def paused(stack: Stack, service: str) -> Callable[[bool], None]:
     return lambda freeze: os.kill(pid, signal.SIGSTOP if freeze else signal.SIGCONT)
 
 
+def drained(stack: Stack) -> bool:
+    """The router's newest EURUSD tick is the trader's newest quote, and stays so for half a second."""
+    for _ in range(2):
+        router_ts = status(stack, "router")["symbols"]["EURUSD"]["last_ts"]
+        if status(stack, "trader")["last_quote_ts"].get("EURUSD") != router_ts:
+            return False
+        time.sleep(0.5)
+    return status(stack, "router")["symbols"]["EURUSD"]["last_ts"] == router_ts
+
+
 def ticks() -> np.ndarray:
     from marketcore.io.lean import read_lean_quote_ticks
 
@@ -170,6 +180,10 @@ def test_trader_killed_in_its_container_keeps_its_books_and_fires_the_missed_sto
     assert released < t_cross - 10 * 10**9, (
         "the replay reached the stop before the test froze it: start slower"
     )
+    # a tick the feeder sent before it froze may still be on its way: the order sent next must be the one in
+    # flight with no quote after it, so the trader must first have heard the last tick the router holds
+    # (seen in CI: such a quote filled the sell before the snapshot below)
+    wait_for(lambda: drained(stack), 30, 0.5, "the ticks sent before the freeze reaching the trader")
     assert send(stack, FLYING)[0]["accepted"]
     before = status(stack, "trader")
     assert before["fills"] == 1 and before["orders"]["open"] == 2, before

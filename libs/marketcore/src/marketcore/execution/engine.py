@@ -514,6 +514,7 @@ class ExecutionEngine:
             "fills": len(self.fills), "positions": self.positions(), "pnl": self.pnl(),
             "kill_switch": self.risk.halted, "risk_rejections": dict(self.risk.rejections),
             "emulated_brackets": len(self.emulator), "venue": self.venue.name,
+            "last_quote_ts": {symbol: q[0] for symbol, q in self.quotes.items()},
             "recent_events": [msgspec.to_builtins(ev) for ev in list(self.recent)[-10:]], **self.counts,
         }  # fmt: skip
 
