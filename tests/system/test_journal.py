@@ -147,6 +147,13 @@ def drained(stack: Stack) -> bool:
     return status(stack, "router")["symbols"]["EURUSD"]["last_ts"] == router_ts
 
 
+def router_still(stack: Stack, router_uri: str) -> bool:
+    """The router's newest EURUSD tick stays the same for a second (asked by URI: the name server is frozen)."""
+    first = py(stack, "router", ROUTER_LAST_TS, router_uri)
+    time.sleep(1.0)
+    return bool(py(stack, "router", ROUTER_LAST_TS, router_uri) == first)
+
+
 def ticks() -> np.ndarray:
     from marketcore.io.lean import read_lean_quote_ticks
 
@@ -216,6 +223,11 @@ def test_trader_killed_in_its_container_keeps_its_books_and_fires_the_missed_sto
             "the router past the stop's crossing",
         )
         feeder(True)
+        # the feeder ran on meanwhile: the router may still hold ticks it has not published yet, which the
+        # restarted trader would hear as soon as it subscribes (seen: 84 quotes): the router must be done first
+        wait_for(
+            lambda: router_still(stack, router_uri), 60, 0.2, "the router done with what the feeder sent"
+        )
     finally:
         nameserver(False)
 
@@ -226,7 +238,19 @@ def test_trader_killed_in_its_container_keeps_its_books_and_fires_the_missed_sto
 
     after = wait_for(restarted, 120, 1, "compose restarting the killed trader")
     assert int(stack.inspect("trader")["RestartCount"]) >= 1
-    assert after["quotes"] == 0, "the restarted trader heard quotes before the test let them flow"
+    assert after["quotes"] == 0, (
+        f"the restarted trader heard {after['quotes']} quotes before the test let them flow: its newest at "
+        f"{after.get('last_quote_ts')} (the crossing at {t_cross}); router: "
+        + json.dumps(
+            {
+                k: v
+                for k, v in status(stack, "router").items()
+                if k in ("sequence_gaps", "backfilled_ticks", "symbols")
+            }
+        )
+        + "\n"
+        + stack.logs("router", tail=30)
+    )
     assert books(after) == books(before), (books(after), books(before))
     assert after["recovery"]["differences"] == [] and after["recovery"]["journal_records"] > 0
     again = send(stack, ENTRY)[0]  # a brain resending its intent after the restart: the original ack
