@@ -277,7 +277,9 @@ def replay_section(runs: int, ns_port: int) -> str:
         f"| rest after start-up: messaging, fan-out to brains and trader, less overlap | {rest:.2f} | |",
         "", "The event-time floor: a trading brain decides a bar once the trader has every fill before it out, "
         "and the trader matches quotes up to a bar once the brain has decided the one before, so each closed 1m "
-        "bar costs one brain -> trader -> brain round trip per symbol, in series:", "",
+        "bar costs one brain -> trader -> brain round trip per symbol, in series, unless the trader has said it "
+        "is idle on the symbol since the brain's last order (`idle.<SYMBOL>`: nothing of the brain's can fill). "
+        "The floor below is without that:", "",
         "| measure | value |", "|---|---|",
         f"| closed 1m bars (both symbols / the larger symbol) | {bars_all:,} / {bars_max:,} |",
         f"| raw pyzmq round trip, two processes, tcp 127.0.0.1 (p50 / p99 of 20,000) | {rt['p50_us']:.0f} / "
