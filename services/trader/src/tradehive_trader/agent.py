@@ -94,13 +94,8 @@ class TraderAgent(Agent):
         self._waiting: dict[str, Any] = {}  # intents held by event time -> where their ack goes
         self.gate = TraderGate(self, cfg.sync_brains, self.engine.on_ticks, p.TRADER_EVENTS,
                                max_hold_s=cfg.sync_max_hold_s, flow_to=cfg.flow_to,
-                               positions=cfg.replay_positions, idle=self._idle)  # fmt: skip
+                               positions=cfg.replay_positions, idle=self.engine.idle)  # fmt: skip
         self._at_topic = p.at_topic(self.name)
-
-    def _idle(self, symbol: str) -> bool:
-        """Nothing of ``symbol`` at the venue can fill: no order in flight or resting, no bracket armed."""
-        engine = self.engine
-        return not engine.venue.busy(symbol) and not engine.emulator.has_armed(symbol)
 
     def on_ticks(self, msgs: list[Message]) -> None:
         """Every tick message waiting (natural batching): one call per symbol with its ticks in arrival order

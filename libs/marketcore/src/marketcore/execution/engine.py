@@ -171,13 +171,17 @@ class ExecutionEngine:
         if not n or symbol not in self.instruments:
             return
         self.counts["quotes"] += n
-        if n > 1 and (self.venue.busy(symbol) or self.emulator.has_armed(symbol)):
+        if n > 1 and not self.idle(symbol):
             if self._scan_venue and n >= self.scan_min_rows:
                 self._on_busy_ticks(symbol, ticks, origin_ns)
             else:  # a venue that cannot scan a batch: every row
                 self.on_quotes(symbol, ticks.tolist(), origin_ns)
         else:
             self.on_quotes(symbol, ticks[-1:].tolist(), origin_ns)
+
+    def idle(self, symbol: str) -> bool:
+        """Nothing of ``symbol`` can fill: no order in flight or resting at the venue, no bracket armed."""
+        return not self.venue.busy(symbol) and not self.emulator.has_armed(symbol)
 
     def _on_busy_ticks(self, symbol: str, ticks: np.ndarray, origin_ns: int) -> None:
         """Orders or brackets live on ``symbol``: the rows where something can happen are found vectorised
